@@ -1,0 +1,19 @@
+/* Kernel console: everything goes to the COM1 serial port. */
+#ifndef KERN_CONSOLE_H
+#define KERN_CONSOLE_H
+
+#include "lib/types.h"
+
+/* serial_init - program COM1 for 115200 8N1. Call once, before any output. */
+void serial_init(void);
+void serial_putc(char c);
+
+/*
+ * kprintf - formatted output to the console. Whole lines from different CPUs
+ * do not interleave (the console lock is held per call). Safe with
+ * interrupts on or off; returns the number of characters written.
+ */
+int kprintf(const char *fmt, ...) __printf(1, 2);
+int vkprintf(const char *fmt, va_list ap);
+
+#endif

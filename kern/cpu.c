@@ -1,0 +1,45 @@
+#include "kern/cpu.h"
+#include "kern/x86.h"
+
+static uint32_t ext_edx, leaf1_ecx, leaf7_ebx;
+
+int cpu_id(void)
+{
+	return 0;
+}
+
+void cpu_features_init(void)
+{
+	uint32_t a, b, c, d;
+
+	cpuid(1, 0, &a, &b, &leaf1_ecx, &d);
+	cpuid(0, 0, &a, &b, &c, &d);
+	if (a >= 7)
+		cpuid(7, 0, &a, &leaf7_ebx, &c, &d);
+	cpuid(0x80000001, 0, &a, &b, &c, &ext_edx);
+}
+
+bool cpu_has_1g_pages(void)
+{
+	return ext_edx & (1u << 26);
+}
+
+bool cpu_has_smep(void)
+{
+	return leaf7_ebx & (1u << 7);
+}
+
+bool cpu_has_smap(void)
+{
+	return leaf7_ebx & (1u << 20);
+}
+
+bool cpu_has_pcid(void)
+{
+	return leaf1_ecx & (1u << 17);
+}
+
+bool cpu_has_invpcid(void)
+{
+	return leaf7_ebx & (1u << 10);
+}

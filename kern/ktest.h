@@ -1,0 +1,99 @@
+/*
+ * In-kernel tests. A test is a void function registered with KTEST(lab,
+ * name) and selected on the command line (test=lab1, test=lab1.walk_huge,
+ * test=lab1,lab2.map). The output protocol is documented in grading/README.md.
+ *
+ * A failed check prints the location, the expression and expected/got values,
+ * then abandons the test (a non-local jump), so checks work in helpers too.
+ * Cleanups registered with ktest_defer() run whether the test passes or not.
+ * After a passing test the framework checks that the free frame count is back
+ * at its value before the test: a leak fails the test.
+ */
+#ifndef KERN_KTEST_H
+#define KERN_KTEST_H
+
+#include "lib/errno.h"
+#include "lib/random.h"
+#include "lib/types.h"
+
+#define KTEST_MANUAL 0x1   /* run only when named exactly, never by prefix */
+#define KTEST_NO_LEAK 0x2  /* skip the frame-leak check */
+
+struct ktest {
+	const char *name;
+	void (*fn)(void);
+	unsigned flags;
+};
+
+#define KTEST_FLAGS(lab, tname, fl)                                                     \
+	static void ktest_fn_##lab##_##tname(void);                                     \
+	static const struct ktest ktest_##lab##_##tname                                 \
+		__attribute__((section(".ktests"), used, aligned(8))) = {               \
+			#lab "." #tname, ktest_fn_##lab##_##tname, (fl)                  \
+		};                                                                      \
+	static void ktest_fn_##lab##_##tname(void)
+
+#define KTEST(lab, tname) KTEST_FLAGS(lab, tname, 0)
+
+void ktest_fail_at(const char *file, int line, const char *fmt, ...) __noreturn __printf(3, 4);
+void ktest_fail_values(const char *file, int line, const char *expr, const char *expected,
+		       const char *got) __noreturn;
+void ktest_check_u64(const char *file, int line, const char *expr, uint64_t got, uint64_t want,
+		     bool hex);
+void ktest_check_err(const char *file, int line, const char *expr, long got, long want);
+
+#define KT_FAIL(...) ktest_fail_at(__FILE__, __LINE__, __VA_ARGS__)
+#define KT_ASSERT(cond)                                                  \
+	do {                                                             \
+		if (!(cond))                                             \
+			ktest_fail_at(__FILE__, __LINE__, "%s", #cond);  \
+	} while (0)
+#define KT_ASSERT_MSG(cond, ...)                                         \
+	do {                                                             \
+		if (!(cond))                                             \
+			ktest_fail_at(__FILE__, __LINE__, __VA_ARGS__);  \
+	} while (0)
+/* KT_EQ_HEX(got, expected) / KT_EQ(got, expected): unsigned 64-bit compare. */
+#define KT_EQ_HEX(got, want) \
+	ktest_check_u64(__FILE__, __LINE__, #got, (uint64_t)(got), (uint64_t)(want), true)
+#define KT_EQ(got, want) \
+	ktest_check_u64(__FILE__, __LINE__, #got, (uint64_t)(got), (uint64_t)(want), false)
+/* KT_EQ_ERR(got, -EFAULT): a return code, printed with its errno name. */
+#define KT_EQ_ERR(got, want) ktest_check_err(__FILE__, __LINE__, #got, (long)(got), (long)(want))
+
+/* ktest_info - an informational line in the test's output. */
+void ktest_info(const char *fmt, ...) __printf(1, 2);
+/* ktest_rng - the running test's generator, seeded from seed= and its name. */
+struct rng *ktest_rng(void);
+uint64_t ktest_seed(void);
+
+/* ktest_defer - run fn(arg) after the current test, pass or fail (LIFO). */
+void ktest_defer(void (*fn)(void *), void *arg);
+
+/* What a caught fault looked like. */
+struct fault_info {
+	int vector; /* -1 when nothing faulted */
+	uint64_t error;
+	uint64_t cr2;
+	uint64_t rip;
+};
+
+/*
+ * ktest_catch_fault - run fn(arg); if it raises an exception in the kernel,
+ * stop it there and describe the fault in *fi instead of panicking. Returns
+ * true when a fault happened. Interrupts stay as they were.
+ */
+bool ktest_catch_fault(void (*fn)(void *), void *arg, struct fault_info *fi);
+/* ktest_probe_read/write - one access to va; true if it faulted (fi filled). */
+bool ktest_probe_read(uintptr_t va, uint64_t *val, struct fault_info *fi);
+bool ktest_probe_write(uintptr_t va, uint64_t val, struct fault_info *fi);
+
+/*
+ * ktest_main - run the tests that cmdline's test= selects and exit QEMU with
+ * the outcome. test=list lists the tests instead. Does not return.
+ */
+void ktest_main(const char *cmdline) __noreturn;
+/* ktest_init - install the fault-catching hook. Call after trap_init(). */
+void ktest_init(void);
+
+#endif

@@ -1,0 +1,39 @@
+#include "kern/kvm.h"
+#include "kern/panic.h"
+#include "kern/x86.h"
+
+paddr_t kva2pa(const void *kva)
+{
+	uintptr_t va = (uintptr_t)kva;
+
+	if (va >= KERNBASE)
+		return va - KERNBASE;
+	if (va >= DMAP_BASE && va < DMAP_BASE + DMAP_SIZE)
+		return va - DMAP_BASE;
+	panic("kva2pa: %#lx is neither a direct-map nor a kernel-image address", va);
+}
+
+paddr_t kernel_pml4_pa(void)
+{
+	return kva2pa(boot_pml4);
+}
+
+void flush_tlb_all(void)
+{
+	uint64_t cr4 = read_cr4();
+
+	/* Toggling PGE drops global entries too; a CR3 write alone would not. */
+	if (cr4 & CR4_PGE) {
+		write_cr4(cr4 & ~CR4_PGE);
+		write_cr4(cr4);
+	} else {
+		write_cr3(read_cr3());
+	}
+}
+
+void kvm_init(void)
+{
+	boot_pml4[0] = 0;
+	write_cr3(kernel_pml4_pa());
+	write_cr4(read_cr4() | CR4_PGE);
+}

@@ -1,0 +1,63 @@
+#include "kern/bootinfo.h"
+#include "kern/console.h"
+#include "kern/cpu.h"
+#include "kern/frame.h"
+#include "kern/gdt.h"
+#include "kern/ktest.h"
+#include "kern/kvm.h"
+#include "kern/panic.h"
+#include "kern/trap.h"
+#include "kern/x86.h"
+#include "lib/cmdline.h"
+
+void kmain(uint32_t magic, uint32_t mbi_pa);
+
+static void print_boot_summary(void)
+{
+	uint64_t ram = 0;
+
+	for (int i = 0; i < boot_info.nmmap; i++)
+		if (boot_info.mmap[i].type == MEM_AVAILABLE)
+			ram += boot_info.mmap[i].len;
+	kprintf("pagoda: loader \"%s\", cmdline \"%s\"\n", boot_info.loader, boot_info.cmdline);
+	kprintf("pagoda: %lu MiB RAM, %zu free frames, %d module(s), ACPI RSDP %s\n", ram >> 20,
+		frame_free_count(), boot_info.nmodules, boot_info.rsdp ? "found" : "missing");
+}
+
+static void __noreturn idle(void)
+{
+	kprintf("pagoda: nothing to run; add test=... to the command line (make qemu "
+		"CMDLINE=\"test=boot\"). Quit QEMU with Ctrl-A x.\n");
+	for (;;)
+		hlt();
+}
+
+/**
+ * kmain - the C entry point, on the boot stack with interrupts off.
+ * @magic: Multiboot2 boot magic (EAX at entry)
+ * @mbi_pa: physical address of the Multiboot2 information block (EBX)
+ */
+void kmain(uint32_t magic, uint32_t mbi_pa)
+{
+	const char *cmdline;
+
+	serial_init();
+	kprintf("\npagoda: booting (x86-64, Multiboot2)\n");
+	cpu_features_init();
+	gdt_init_cpu(0);
+	trap_init();
+	multiboot2_parse(magic, mbi_pa);
+	frame_init();
+	kvm_init();
+	ktest_init();
+	print_boot_summary();
+
+	cmdline = boot_info.cmdline;
+	if (cmdline_get(cmdline, "test", NULL, 0) >= 0)
+		ktest_main(cmdline);
+	if (cmdline_get(cmdline, "halt", NULL, 0) >= 0) {
+		kprintf("pagoda: halt requested on the command line\n");
+		qemu_exit(EXIT_HALTED);
+	}
+	idle();
+}

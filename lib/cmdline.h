@@ -1,0 +1,27 @@
+/*
+ * Kernel command line parsing: space-separated words, each "key=value" or a
+ * bare "flag". Pure functions, so the host unit tests cover them.
+ */
+#ifndef LIB_CMDLINE_H
+#define LIB_CMDLINE_H
+
+#include "lib/types.h"
+
+/*
+ * cmdline_get - copy the value of key into buf (NUL-terminated, truncated to
+ * size - 1). Returns the value's full length, or -1 when key is absent. A bare
+ * flag has the empty value.
+ */
+int cmdline_get(const char *cmdline, const char *key, char *buf, size_t size);
+
+/* cmdline_get_u64 - numeric value of key (decimal or 0x hex), or dflt. */
+uint64_t cmdline_get_u64(const char *cmdline, const char *key, uint64_t dflt);
+
+/*
+ * list_match - whether name is selected by a comma-separated list of
+ * patterns. A pattern selects a name equal to it or starting with it followed
+ * by a dot ("lab1" selects "lab1.walk"), and "all" selects everything.
+ */
+bool list_match(const char *list, const char *name);
+
+#endif

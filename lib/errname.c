@@ -1,0 +1,23 @@
+#include "lib/errno.h"
+
+static const char *const names[] = {
+	[EPERM] = "EPERM",     [ENOENT] = "ENOENT",	  [ESRCH] = "ESRCH",
+	[EINTR] = "EINTR",     [EIO] = "EIO",		  [E2BIG] = "E2BIG",
+	[ENOEXEC] = "ENOEXEC", [EBADF] = "EBADF",	  [EAGAIN] = "EAGAIN",
+	[ENOMEM] = "ENOMEM",   [EACCES] = "EACCES",	  [EFAULT] = "EFAULT",
+	[EBUSY] = "EBUSY",     [EEXIST] = "EEXIST",	  [ENODEV] = "ENODEV",
+	[EINVAL] = "EINVAL",   [ENOSPC] = "ENOSPC",	  [ERANGE] = "ERANGE",
+	[ENAMETOOLONG] = "ENAMETOOLONG", [ENOSYS] = "ENOSYS",
+	[EOVERFLOW] = "EOVERFLOW", [ETIMEDOUT] = "ETIMEDOUT",
+};
+
+const char *errname(int err)
+{
+	if (err < 0)
+		err = -err;
+	if (err == 0)
+		return "OK";
+	if ((unsigned)err < sizeof(names) / sizeof(names[0]) && names[err])
+		return names[err];
+	return "E?";
+}
