@@ -1,7 +1,8 @@
 # Pagoda: a teaching kernel for x86-64 virtual memory.
 # `make help` lists the targets.
 
-OBJ := obj
+# Build directory; a different OBJ lets several builds run side by side.
+OBJ ?= obj
 V ?= 0
 ifeq ($(V),0)
 Q := @

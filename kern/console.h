@@ -7,6 +7,8 @@
 /* serial_init - program COM1 for 115200 8N1. Call once, before any output. */
 void serial_init(void);
 void serial_putc(char c);
+/* serial_getc - a received byte, or -1 when none is waiting (never blocks). */
+int serial_getc(void);
 
 /*
  * kprintf - formatted output to the console. Whole lines from different CPUs

@@ -172,6 +172,28 @@ bool ktest_probe_write(uintptr_t va, uint64_t val, struct fault_info *fi)
 	return ktest_catch_fault(probe_write, &pr, fi);
 }
 
+int ktest_sync_host(const char *what, unsigned timeout_ms)
+{
+	uint64_t start = rdtsc(), limit = (uint64_t)timeout_ms * 1000000; /* ~1 GHz TSC */
+	int first = -1, c;
+
+	while (serial_getc() >= 0)
+		; /* drop stale input */
+	kprintf("TEST SYNC %s: %s\n", current ? current->name : "-", what);
+	while (rdtsc() - start < limit) {
+		c = serial_getc();
+		if (c < 0) {
+			pause();
+			continue;
+		}
+		if (first < 0)
+			first = c;
+		if (c == '\n' || c == '\r')
+			return first;
+	}
+	return first;
+}
+
 static uint64_t hash_name(const char *s)
 {
 	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */

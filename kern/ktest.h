@@ -89,6 +89,14 @@ bool ktest_probe_read(uintptr_t va, uint64_t *val, struct fault_info *fi);
 bool ktest_probe_write(uintptr_t va, uint64_t val, struct fault_info *fi);
 
 /*
+ * ktest_sync_host - print "TEST SYNC <test>: <what>" and wait until the host
+ * (the grader, or a person at `make qemu`) sends a line on the serial port,
+ * so it can inspect the machine meanwhile (e.g. QEMU's monitor `info mem`).
+ * Returns the first byte of that line, or -1 after ~timeout_ms of silence.
+ */
+int ktest_sync_host(const char *what, unsigned timeout_ms);
+
+/*
  * ktest_main - run the tests that cmdline's test= selects and exit QEMU with
  * the outcome. test=list lists the tests instead. Does not return.
  */

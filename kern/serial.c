@@ -11,6 +11,7 @@
 #define UART_LSR 5
 #define LCR_DLAB 0x80
 #define LCR_8N1 0x03
+#define LSR_DR 0x01
 #define LSR_THRE 0x20
 
 void serial_init(void)
@@ -30,4 +31,11 @@ void serial_putc(char c)
 	for (int i = 0; i < 100000 && !(inb(COM1 + UART_LSR) & LSR_THRE); i++)
 		;
 	outb(COM1 + UART_DATA, (uint8_t)c);
+}
+
+int serial_getc(void)
+{
+	if (!(inb(COM1 + UART_LSR) & LSR_DR))
+		return -1;
+	return inb(COM1 + UART_DATA);
 }
