@@ -122,16 +122,18 @@ gdb:
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -include tests/host/hostnames.h \
 	-fno-builtin -DHOST_TEST
 HOST_LIB_SRCS := $(wildcard lib/*.c)
+# Portable kernel files that the host tests also compile (each lab adds its own).
+HOST_KERN_SRCS :=
 HOST_TEST_SRCS := $(wildcard tests/host/*.c)
 HOST_TESTS := $(OBJ)/host/check_pagoda
 
-$(HOST_TESTS): $(HOST_LIB_SRCS) $(HOST_TEST_SRCS) $(wildcard tests/host/*.h lib/*.h kern/*.h)
+$(HOST_TESTS): $(HOST_LIB_SRCS) $(HOST_KERN_SRCS) $(HOST_TEST_SRCS) $(wildcard tests/host/*.h lib/*.h kern/*.h)
 	@$(call need,pkg-config,pkg-config)
 	@pkg-config --exists check || { echo "error: the Check library is missing: install the Debian package 'check' (or run 'make deps')" >&2; exit 1; }
 	$(call quiet,HOSTCC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_CFLAGS) $$(pkg-config --cflags check) -o $@ $(HOST_LIB_SRCS) \
-		$(HOST_TEST_SRCS) $$(pkg-config --libs check)
+		$(HOST_KERN_SRCS) $(HOST_TEST_SRCS) $$(pkg-config --libs check)
 
 .PHONY: check
 check: $(HOST_TESTS)
