@@ -142,10 +142,21 @@ check: $(HOST_TESTS)
 # ---- tests, grading --------------------------------------------------------
 .PHONY: test grade deps compile_commands.json format clean help
 test: $(ISO) $(HOST_TESTS)
-	$(Q)$(PYTHON) grading/selftest.py
+	@$(call need,$(QEMU),qemu-system-x86)
+	$(Q)$(PYTHON) grading/selftest.py --obj $(OBJ)
 
 deps:
 	$(Q)tools/deps.sh install
+
+# make grade (all labs), make grade LAB=2, make grade-lab2; GRADEFLAGS=--json=FILE etc.
+GRADE_LABS = $(if $(LAB),--lab $(LAB))
+grade: $(ISO)
+	@$(call need,$(QEMU),qemu-system-x86)
+	$(Q)$(PYTHON) grading/grade.py --obj $(OBJ) --no-build $(GRADE_LABS) $(GRADEFLAGS)
+
+grade-lab%: $(ISO)
+	@$(call need,$(QEMU),qemu-system-x86)
+	$(Q)$(PYTHON) grading/grade.py --obj $(OBJ) --no-build --lab $* $(GRADEFLAGS)
 
 compile_commands.json:
 	@$(call need,bear,bear)
@@ -166,6 +177,7 @@ help:
 	@echo "make qemu-gdb      boot and wait for GDB on port $(GDBPORT)"
 	@echo "make gdb           connect GDB to it (uses .gdbinit)"
 	@echo "make check         host unit tests (Check framework)"
+	@echo "make grade         grade every lab (LAB=N for one; or make grade-labN)"
 	@echo "make test          everything CI runs; ends with 'N passed, N failed'"
 	@echo "make compile_commands.json   for clangd"
 

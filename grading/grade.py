@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Grade Pagoda labs: boot the kernel in QEMU, run each lab's tests, score them.
+
+  grading/grade.py              all labs that have a manifest (labs/labN/lab.json)
+  grading/grade.py --lab 1      one lab (make grade-lab1, make grade LAB=1)
+
+Prints one line per test as it finishes, the reasons under each failure (with
+the log under obj/grade/), a score per part and lab, and `Score: x/y` last.
+Exit status 0 only with full marks.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+import gradelib as gl
+
+
+def build(obj):
+    """Build the ISO with make; returns (ok, output)."""
+    if shutil.which("make") is None:
+        return False, "make is missing: install the Debian package 'make'"
+    proc = subprocess.run(["make", "-s", "OBJ=" + obj, "all"], cwd=gl.ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return proc.returncode == 0, proc.stdout
+
+
+def check_tools():
+    if shutil.which(gl.QEMU) is None:
+        sys.exit("grade: %s is missing: install the Debian package 'qemu-system-x86' "
+                 "(or run 'make deps')" % gl.QEMU)
+
+
+def print_summary(report, emit):
+    parts = {}
+    for e in report.entries:
+        got, total = parts.get(e["part"], (0, 0))
+        parts[e["part"]] = (got + (e["points"] if e["cls"] == gl.PASS else 0),
+                            total + e["points"])
+    for name, (got, total) in parts.items():
+        emit("  part %-28s %3d/%d" % (name + ":", got, total))
+    emit("Lab %d (%s): %d/%d" % (report.lab, report.title, report.score, report.max_score))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    ap.add_argument("--lab", type=int, action="append", help="lab number (repeatable)")
+    ap.add_argument("--obj", default=os.environ.get("OBJ", "obj"), help="build directory")
+    ap.add_argument("--json", help="write Gradescope results.json here")
+    ap.add_argument("--seed", type=int, help="seed for the run (default: random)")
+    ap.add_argument("--quiet", action="store_true", help="print only failures and scores")
+    ap.add_argument("--no-build", action="store_true", help="do not run make first")
+    ap.add_argument("--kvm", action="store_true", help="use KVM (slow to boot here)")
+    ap.add_argument("--timeout", type=float,
+                    help="seconds without serial output before a boot counts as hung "
+                         "(default: scaled from a calibration boot)")
+    ap.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1),
+                    help="labs graded in parallel")
+    args = ap.parse_args()
+
+    labs = args.lab or gl.available_labs()
+    if not labs:
+        sys.exit("grade: no lab manifests under labs/")
+    for lab in labs:
+        if not os.path.exists(os.path.join(gl.ROOT, "labs", "lab%d" % lab, "lab.json")):
+            sys.exit("grade: lab %d has no manifest (labs/lab%d/lab.json)" % (lab, lab))
+    obj = os.path.join(gl.ROOT, args.obj) if not os.path.isabs(args.obj) else args.obj
+    start = time.time()
+    lock = threading.Lock()
+
+    def emit(text):
+        with lock:
+            print(text, flush=True)
+
+    reports = []
+    ok, output = (True, "") if args.no_build else build(obj)
+    iso = os.path.join(obj, "pagoda.iso")
+    if ok and not os.path.exists(iso):
+        ok, output = False, "no ISO at %s (run make)" % iso
+    grader = None
+    if not ok:
+        emit("grade: the build failed:\n" + output.rstrip())
+        reports = [gl.build_error_report(lab, output) for lab in labs]
+        for rep in reports:
+            for e in rep.entries:
+                emit("%s: %s" % (e["name"], gl.CLASS_TEXT[gl.BUILD]))
+    else:
+        check_tools()
+        grader = gl.Grader(iso, os.path.join(obj, "grade"), seed=args.seed, kvm=args.kvm,
+                           no_progress=args.timeout, printer=emit)
+        limit = grader.calibrate()
+        emit("grade: seed %d, hang limit %.0fs without output (logs in %s)"
+             % (grader.seed, limit, os.path.relpath(grader.logdir)))
+        results = {}
+
+        def run(lab):
+            results[lab] = gl.grade_lab(lab, grader, emit, quiet=args.quiet)
+
+        threads = []
+        for lab in labs:
+            while sum(t.is_alive() for t in threads) >= max(1, args.jobs):
+                time.sleep(0.02)
+            t = threading.Thread(target=run, args=(lab,))
+            t.start()
+            threads.append(t)
+        for t in threads:
+            t.join()
+        reports = [results[lab] for lab in labs]
+    for rep in reports:
+        print_summary(rep, emit)
+    elapsed = time.time() - start
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(gl.gradescope_json(reports, grader.seed if grader else 0, elapsed), f,
+                      indent=1)
+    score = sum(r.score for r in reports)
+    total = sum(r.max_score for r in reports)
+    emit("grade: %.1fs, %d boot(s)" % (elapsed, grader.boots if grader else 0))
+    emit("Score: %d/%d" % (score, total))
+    return 0 if score == total and total > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Everything `make test` (and CI) runs, with one line per check and a closing
+`N passed, M failed` line. Steps that other scripts implement report their own
+counts, which are added in.
+
+  host unit tests (Check)     obj/host/check_pagoda
+  kernel image                Multiboot2 header, boot smoke tests boot.*
+  grader self-checks          panic / triple fault / hang / failure classified
+  GDB                         grading/test_gdb.py drives real GDB against QEMU
+  labs                        labs/mklab.py check, grading/discriminate.py
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+
+import gradelib as gl
+
+ROOT = gl.ROOT
+
+
+class Tally:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, name, ok, detail="", took=None):
+        t = " (%.1fs)" % took if took is not None else ""
+        print("selftest.%s: %s%s%s" % (name, "OK" if ok else "FAIL", t,
+                                       "" if ok or not detail else "\n    " +
+                                       detail.replace("\n", "\n    ")), flush=True)
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+
+    def add(self, name, passed, failed, took):
+        print("selftest.%s: %d passed, %d failed (%.1fs)" % (name, passed, failed, took),
+              flush=True)
+        self.passed += passed
+        self.failed += failed
+
+
+def run(cmd, timeout, env=None):
+    t = time.time()
+    try:
+        p = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=timeout, env=env)
+        return p.returncode, p.stdout, time.time() - t
+    except OSError as e:
+        return None, "cannot run %s: %s" % (cmd[0], e), time.time() - t
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else \
+            (e.stdout or "")
+        return None, out + "\n[timed out after %ds]" % timeout, time.time() - t
+
+
+def closing_counts(output):
+    """(passed, failed) from a closing 'N passed, M failed' line, else None."""
+    for line in reversed(output.strip().splitlines()):
+        m = re.match(r"^(?:\w+: )?(\d+) passed, (\d+) failed", line.strip())
+        if m:
+            return int(m.group(1)), int(m.group(2))
+    return None
+
+
+def host_tests(tally, obj):
+    binary = os.path.join(obj, "host", "check_pagoda")
+    rc, out, took = run([binary], 120)
+    print(out.rstrip())
+    m = re.search(r"(\d+)%: Checks: (\d+), Failures: (\d+), Errors: (\d+)", out)
+    if not m:
+        tally.check("host_unit_tests", False, "no Check summary in the output", took)
+        return
+    checks, fails, errors = int(m.group(2)), int(m.group(3)), int(m.group(4))
+    tally.add("host_unit_tests", checks - fails - errors, fails + errors, took)
+
+
+def kernel_image(tally, obj):
+    kernel = os.path.join(obj, "kern", "kernel")
+    rc, out, took = run(["grub-file", "--is-x86-multiboot2", kernel], 30)
+    tally.check("multiboot2_header", rc == 0, out or "grub-file rejected %s" % kernel, took)
+
+
+def boot_smoke(tally, grader):
+    t = time.time()
+    names = ["boot.console", "boot.memory_map", "boot.frames", "boot.frame_exhaustion",
+             "boot.fault_catch", "boot.symbols"]
+    results = grader.run_tests(names, tag="selftest")
+    for name in names:
+        r = results[name]
+        tally.check(name, r.passed, "%s: %s" % (r.cls, "\n".join(r.reasons)), r.elapsed)
+    echo = [line for line in results["boot.console"].log if "echo seed=" in line]
+    ok = bool(echo) and ("seed=%d " % grader.seed) in echo[0]
+    tally.check("seed_echo", ok, "the kernel did not echo seed %d: %s" % (grader.seed, echo),
+                time.time() - t)
+
+
+def crash_classes(tally, grader):
+    """The grader must name each way a kernel can die, and quickly."""
+    saved = grader.no_progress
+    grader.no_progress = 3.0  # the hang case waits this long, no more
+    cases = [("crash.fail", gl.FAIL, None), ("crash.panic", gl.PANIC, "deliberate panic"),
+             ("crash.page_fault", gl.PANIC, "page fault"),
+             ("crash.double_free", gl.PANIC, "double free"),
+             ("crash.triple_fault", gl.TRIPLE, None), ("crash.hang", gl.TIMEOUT, None)]
+    try:
+        for name, want, text in cases:
+            t = time.time()
+            r = grader.run_tests([name], tag="selftest")[name]
+            took = time.time() - t
+            ok = r.cls == want and (text is None or text in "\n".join(r.reasons))
+            ok = ok and took < (grader.no_progress + 5 if want == gl.TIMEOUT else 5)
+            tally.check("grader_classifies_" + name.split(".")[1], ok,
+                        "expected %s%s, got %s in %.1fs: %s" % (
+                            want, " mentioning %r" % text if text else "", r.cls, took,
+                            "\n".join(r.reasons[:5])), took)
+    finally:
+        grader.no_progress = saved
+
+
+def script_step(tally, name, cmd, timeout):
+    if not os.path.exists(os.path.join(ROOT, cmd[1])):
+        return
+    rc, out, took = run(cmd, timeout)
+    print(out.rstrip())
+    counts = closing_counts(out)
+    if counts is None:
+        tally.check(name, rc == 0, "exit status %s and no closing 'N passed, M failed' line"
+                    % rc, took)
+    else:
+        tally.add(name, counts[0], counts[1] + (1 if rc != 0 and counts[1] == 0 else 0),
+                  took)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--obj", default=os.environ.get("OBJ", "obj"))
+    ap.add_argument("--quick", action="store_true", help="skip the lab discrimination step")
+    args = ap.parse_args()
+    obj = os.path.join(ROOT, args.obj)
+    start = time.time()
+    tally = Tally()
+    host_tests(tally, obj)
+    kernel_image(tally, obj)
+    grader = gl.Grader(os.path.join(obj, "pagoda.iso"), os.path.join(obj, "selftest"))
+    t = time.time()
+    limit = grader.calibrate()
+    tally.check("calibration_boot", True, took=time.time() - t)
+    print("selftest: seed %d, hang limit %.0fs" % (grader.seed, limit))
+    boot_smoke(tally, grader)
+    crash_classes(tally, grader)
+    script_step(tally, "gdb", [sys.executable, "grading/test_gdb.py", "--obj", args.obj], 180)
+    script_step(tally, "labs_check", [sys.executable, "labs/mklab.py", "check"], 120)
+    for lab in gl.available_labs():
+        script_step(tally, "grade_lab%d_reference" % lab,
+                    [sys.executable, "grading/grade.py", "--lab", str(lab), "--obj", args.obj,
+                     "--no-build", "--quiet"], 600)
+    if not args.quick:
+        script_step(tally, "discriminate", [sys.executable, "grading/discriminate.py"], 3000)
+    print("selftest: %.1fs in all" % (time.time() - start))
+    print("%d passed, %d failed" % (tally.passed, tally.failed))
+    return 0 if tally.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
