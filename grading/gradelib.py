@@ -39,8 +39,8 @@ CLASS_TEXT = {
 }
 
 # Limits scale with the machine (see calibrate()); these are the floors.
-NO_PROGRESS_FLOOR = 10.0
-NO_PROGRESS_FACTOR = 15.0
+NO_PROGRESS_FLOOR = 5.0
+NO_PROGRESS_FACTOR = 12.0
 
 
 def lab_manifest(lab):

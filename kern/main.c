@@ -22,6 +22,9 @@ static void print_boot_summary(void)
 	kprintf("pagoda: loader \"%s\", cmdline \"%s\"\n", boot_info.loader, boot_info.cmdline);
 	kprintf("pagoda: %lu MiB RAM, %zu free frames, %d module(s), ACPI RSDP %s\n", ram >> 20,
 		frame_free_count(), boot_info.nmodules, boot_info.rsdp ? "found" : "missing");
+	kprintf("pagoda: cpu features:%s%s%s%s%s\n", cpu_has_1g_pages() ? " 1g-pages" : "",
+		cpu_has_smep() ? " smep" : "", cpu_has_smap() ? " smap" : "",
+		cpu_has_pcid() ? " pcid" : "", cpu_has_invpcid() ? " invpcid" : "");
 }
 
 static void __noreturn idle(void)
