@@ -116,7 +116,8 @@ qemu-gdb: run-iso
 
 gdb:
 	@$(call need,gdb,gdb)
-	$(Q)GDBPORT=$(GDBPORT) gdb -q -n -x .gdbinit
+	@echo "(plain 'gdb' here works too after: echo 'add-auto-load-safe-path $(CURDIR)/.gdbinit' >> ~/.gdbinit)"
+	$(Q)GDBPORT=$(GDBPORT) OBJ=$(OBJ) gdb -q -n -x .gdbinit
 
 # ---- host unit tests (Check) ---------------------------------------------
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -include tests/host/hostnames.h \
@@ -180,5 +181,30 @@ help:
 	@echo "make grade         grade every lab (LAB=N for one; or make grade-labN)"
 	@echo "make test          everything CI runs; ends with 'N passed, N failed'"
 	@echo "make compile_commands.json   for clangd"
+	@echo "staff: make handout LAB=N DEST=DIR [STUB_ALL=1] | make branches DEST=REPO |"
+	@echo "       make autograder [LAB=N] | make discriminate [LAB=N]   (labs/README.md)"
+
+# ---- staff only: lab trees, graders' discrimination, autograder (labs/README.md) ----
+MKLAB := labs/mklab.py
+staff_only = @test -f $(MKLAB) || { echo "error: 'make $@' needs the staff's reference tree (labs/mklab.py is not in a lab tree)" >&2; exit 1; }
+
+.PHONY: handout branches autograder discriminate
+handout:
+	$(staff_only)
+	@test -n "$(LAB)" -a -n "$(DEST)" || { echo "usage: make handout LAB=N DEST=DIR [STUB_ALL=1]" >&2; exit 1; }
+	$(Q)$(PYTHON) $(MKLAB) handout --lab $(LAB) --dest $(DEST) $(if $(filter 1,$(STUB_ALL)),--stub-all)
+
+branches:
+	$(staff_only)
+	@test -n "$(DEST)" || { echo "usage: make branches DEST=REPO" >&2; exit 1; }
+	$(Q)$(PYTHON) $(MKLAB) branches --dest $(DEST)
+
+autograder:
+	$(staff_only)
+	$(Q)$(PYTHON) grading/autograder/mkbundle.py --out $(OBJ)/autograder.zip $(if $(LAB),--lab $(LAB))
+
+discriminate:
+	$(staff_only)
+	$(Q)$(PYTHON) grading/discriminate.py $(if $(LAB),--lab $(LAB))
 
 -include $(KERN_OBJS:.o=.d)
