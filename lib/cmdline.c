@@ -6,52 +6,92 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\n';
 }
 
-int cmdline_get(const char *cmdline, const char *key, char *buf, size_t size)
+/* Finds key's value: returns where it starts and sets *len, or NULL if absent. */
+static const char *find_value(const char *cmdline, const char *key, size_t *len)
 {
 	size_t klen = strlen(key);
 	const char *p = cmdline;
 
 	while (p && *p) {
-		const char *word, *val, *end;
+		const char *word, *val;
 
 		while (is_space(*p))
 			p++;
 		word = p;
 		while (*p && !is_space(*p))
 			p++;
-		end = p;
-		if ((size_t)(end - word) < klen || strncmp(word, key, klen) != 0)
+		if (p == word || (size_t)(p - word) < klen || strncmp(word, key, klen) != 0)
 			continue;
 		val = word + klen;
-		if (val == end) {
-			if (size)
-				buf[0] = '\0';
-			return 0;
+		if (val == p) {
+			*len = 0;
+			return val;
 		}
 		if (*val != '=')
 			continue;
 		val++;
-		if (size) {
-			size_t n = MIN((size_t)(end - val), size - 1);
-
-			memcpy(buf, val, n);
-			buf[n] = '\0';
-		}
-		return (int)(end - val);
+		*len = (size_t)(p - val);
+		return val;
 	}
-	return -1;
+	return NULL;
+}
+
+int cmdline_get(const char *cmdline, const char *key, char *buf, size_t size)
+{
+	size_t len;
+	const char *val = find_value(cmdline, key, &len);
+
+	if (!val)
+		return -1;
+	if (size) {
+		size_t n = MIN(len, size - 1);
+
+		memcpy(buf, val, n);
+		buf[n] = '\0';
+	}
+	return (int)len;
+}
+
+/* Parses all of s[0..len) as decimal or 0x hex; false if not a number or too big. */
+static bool parse_u64(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t base = 10, v = 0;
+
+	if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+		len -= 2;
+	}
+	if (len == 0)
+		return false;
+	for (; len; s++, len--) {
+		uint64_t d;
+
+		if (*s >= '0' && *s <= '9')
+			d = (uint64_t)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (uint64_t)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = (uint64_t)(*s - 'A' + 10);
+		else
+			return false;
+		if (v > (UINT64_MAX - d) / base)
+			return false;
+		v = v * base + d;
+	}
+	*out = v;
+	return true;
 }
 
 uint64_t cmdline_get_u64(const char *cmdline, const char *key, uint64_t dflt)
 {
-	char buf[32];
-	const char *end;
+	size_t len;
+	const char *val = find_value(cmdline, key, &len);
 	uint64_t v;
 
-	if (cmdline_get(cmdline, key, buf, sizeof(buf)) <= 0)
+	if (!val || !parse_u64(val, len, &v))
 		return dflt;
-	v = strtoul(buf, &end, 0);
-	return *end ? dflt : v;
+	return v;
 }
 
 static bool pattern_selects(const char *pat, size_t plen, const char *name)

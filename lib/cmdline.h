@@ -14,7 +14,10 @@
  */
 int cmdline_get(const char *cmdline, const char *key, char *buf, size_t size);
 
-/* cmdline_get_u64 - numeric value of key (decimal or 0x hex), or dflt. */
+/*
+ * cmdline_get_u64 - numeric value of key (decimal or 0x hex), or dflt when key
+ * is absent or its value is empty, not all digits, or does not fit in 64 bits.
+ */
 uint64_t cmdline_get_u64(const char *cmdline, const char *key, uint64_t dflt);
 
 /*

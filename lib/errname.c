@@ -13,11 +13,12 @@ static const char *const names[] = {
 
 const char *errname(int err)
 {
-	if (err < 0)
-		err = -err;
-	if (err == 0)
+	/* Negate as unsigned: -INT_MIN would overflow. */
+	unsigned int e = err < 0 ? -(unsigned int)err : (unsigned int)err;
+
+	if (e == 0)
 		return "OK";
-	if ((unsigned)err < sizeof(names) / sizeof(names[0]) && names[err])
-		return names[err];
+	if (e < sizeof(names) / sizeof(names[0]) && names[e])
+		return names[e];
 	return "E?";
 }

@@ -67,7 +67,7 @@ static void emit_number(struct sink *s, const struct fmt_spec *f,
 		prefix = " ";
 	else if (f->alt && base == 16 && len && buf[len - 1] != '0')
 		prefix = upper ? "0X" : "0x";
-	else if (f->alt && base == 8 && (len == 0 || buf[len - 1] != '0'))
+	else if (f->alt && base == 8 && f->prec <= len && (len == 0 || buf[len - 1] != '0'))
 		prefix = "0";
 	plen = (int)strlen(prefix);
 	zeros = f->prec > len ? f->prec - len : 0;
@@ -156,6 +156,9 @@ static void format_one(struct sink *s, struct fmt_spec *f, char conv, va_list *a
 	long long sv;
 	char c;
 
+	/* The + and space flags only apply to signed conversions. */
+	if (conv != 'd' && conv != 'i')
+		f->plus = f->space = false;
 	switch (conv) {
 	case 'c':
 		c = (char)va_arg(*ap, int);

@@ -115,25 +115,27 @@ static int digit_value(char c)
 }
 
 /*
- * Parses an unsigned number; base 0 accepts a 0x prefix for hex. *end, if
- * given, points past the last digit used.
+ * Parses an unsigned number; base 0 accepts a 0x prefix for hex (and is
+ * decimal otherwise). A value too large saturates at ULONG_MAX. *end, if
+ * given, points past the last digit used ("0x" with no hex digit after it
+ * parses as 0, ending at the x).
  */
 unsigned long strtoul(const char *s, const char **end, int base)
 {
+	bool hex_prefix = s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && digit_value(s[2]) < 16;
 	unsigned long v = 0;
+	int d;
 
-	if (base == 0) {
-		base = 10;
-		if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') &&
-		    digit_value(s[2]) < 16) {
-			base = 16;
-			s += 2;
-		}
-	} else if (base == 16 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+	if (base == 0)
+		base = hex_prefix ? 16 : 10;
+	if (base == 16 && hex_prefix)
 		s += 2;
+	for (; (d = digit_value(*s)) < base; s++) {
+		if (v > (~0UL - (unsigned long)d) / (unsigned long)base)
+			v = ~0UL;
+		else
+			v = v * (unsigned long)base + (unsigned long)d;
 	}
-	while (digit_value(*s) < base)
-		v = v * base + digit_value(*s++);
 	if (end)
 		*end = s;
 	return v;
