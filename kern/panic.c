@@ -3,6 +3,7 @@
 #include "kern/mm.h"
 #include "kern/panic.h"
 #include "kern/x86.h"
+#include "lib/printfmt.h"
 
 #define QEMU_EXIT_PORT 0xf4
 #define BACKTRACE_MAX 32
@@ -24,15 +25,23 @@ static bool frame_pointer_ok(uint64_t rbp)
 	return (rbp & 7) == 0 && rbp >= DMAP_BASE && rbp < UINT64_MAX - 16;
 }
 
-static void print_frame(int depth, uint64_t pc)
+void print_code_address(const char *label, uint64_t addr)
 {
 	uint64_t off;
-	const char *name = ksym_lookup(pc, &off);
+	const char *name = ksym_lookup(addr, &off);
 
 	if (name)
-		kprintf("  #%d 0x%016lx %s+0x%lx\n", depth, pc, name, off);
+		kprintf("  %s 0x%016lx %s+0x%lx\n", label, addr, name, off);
 	else
-		kprintf("  #%d 0x%016lx ?\n", depth, pc);
+		kprintf("  %s 0x%016lx ?\n", label, addr);
+}
+
+static void print_frame(int depth, uint64_t pc)
+{
+	char label[8];
+
+	snprintf(label, sizeof(label), "#%d", depth);
+	print_code_address(label, pc);
 }
 
 void backtrace_from(uint64_t rip, uint64_t rbp)

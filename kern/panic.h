@@ -37,6 +37,8 @@ void panic_at(const char *file, int line, const char *fmt, ...) __noreturn __pri
 /* backtrace - print the frame-pointer chain starting at (rip, rbp). */
 void backtrace_from(uint64_t rip, uint64_t rbp);
 void backtrace(void);
+/* print_code_address - "  <label> 0x<addr> <function>+0x<offset>" on the console. */
+void print_code_address(const char *label, uint64_t addr);
 
 /*
  * ksym_lookup - name of the kernel function containing addr, or NULL; *off

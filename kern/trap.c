@@ -96,17 +96,6 @@ void trap_register_irq(int vector, irq_handler_fn fn)
 	irq_handlers[vector] = fn;
 }
 
-static void print_symbol(const char *label, uint64_t addr)
-{
-	uint64_t off;
-	const char *name = ksym_lookup(addr, &off);
-
-	if (name)
-		kprintf("  %s 0x%016lx  %s+0x%lx\n", label, addr, name, off);
-	else
-		kprintf("  %s 0x%016lx\n", label, addr);
-}
-
 void trap_print(const struct trapframe *tf)
 {
 	bool user = (tf->cs & 3) == 3;
@@ -121,7 +110,7 @@ void trap_print(const struct trapframe *tf)
 			tf->error & PF_INSTR ? ", instruction fetch" : "",
 			tf->error & PF_RSVD ? ", reserved bit set" : "", read_cr2());
 	kprintf("\n");
-	print_symbol("rip", tf->rip);
+	print_code_address("rip", tf->rip);
 	kprintf("  rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", tf->rax, tf->rbx, tf->rcx,
 		tf->rdx);
 	kprintf("  rsi %016lx rdi %016lx rbp %016lx rsp %016lx\n", tf->rsi, tf->rdi, tf->rbp,
