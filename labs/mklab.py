@@ -1,0 +1,698 @@
+#!/usr/bin/env python3
+# mklab: no-markers (this file describes the markers; it is not scanned for them)
+"""Make Pagoda's student lab trees from the instructor's reference tree.
+
+  mklab.py check                                  validate manifests, markers, bug patches
+  mklab.py handout --lab N --dest DIR [--stub-all] [--source SRC]
+                                                  write the student tree for lab N
+  mklab.py branches --dest REPO                   commit each lab's tree to branch labN
+  mklab.py apply-bug --lab N --bug NAME --dest DIR
+                                                  reference tree + one bug patch
+
+The files come from `git ls-files` of the source (working-tree content, so
+uncommitted edits count; untracked files never do unless --include-untracked).
+The marker convention, manifest and bug-zoo formats are in labs/README.md.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# A file with this token in its first lines is never scanned nor transformed.
+OPT_OUT = "mklab: no-markers"
+
+_S = r"[ \t]"
+BEGIN_RE = re.compile(r"^(?P<indent>%s*)/\*%s*LAB%s+(?P<lab>\d+)%s+BEGIN:%s*(?P<hint>.*?)%s*\*/%s*$"
+                      % ((_S,) * 7))
+STUB_RE = re.compile(r"^%s*/\*%s*LAB%s+(?P<lab>\d+)%s+STUB%s*$" % ((_S,) * 5))
+END_RE = re.compile(r"^%s*LAB%s+(?P<lab>\d+)%s+END%s*\*/%s*$" % ((_S,) * 5))
+# Anything that looks like a marker; it must then be exactly one of the three.
+# "/* LAB n: ..." (the generated "your code here" comment) is ordinary text.
+LIKE_RE = re.compile(r"/\*%s*LAB%s*\d+\b(?!%s*:)|\bLAB%s*\d+%s*(BEGIN|STUB|END)\b|^%s*LAB%s+\d+%s+\w+%s*\*/"
+                     % ((_S,) * 9))
+
+# Files and directories never copied into a student tree (besides every
+# labs/*/bugs and each manifest's reference_only).
+INSTRUCTOR_ONLY = ["labs/mklab.py", "labs/README.md", "grading/grade-submission",
+                   "grading/autograder"]
+# Written into each generated tree: which lab it is (grade-submission and
+# grading/discriminate.py read it).
+LAB_STAMP = "labs/current.json"
+
+COMMITTER = {"GIT_AUTHOR_NAME": "Pagoda course staff", "GIT_AUTHOR_EMAIL": "pagoda@localhost",
+             "GIT_COMMITTER_NAME": "Pagoda course staff",
+             "GIT_COMMITTER_EMAIL": "pagoda@localhost"}
+
+
+class LabError(Exception):
+    """An error the instructor must fix; str() is one or more 'file:line: why' lines."""
+
+
+# ---- reading the reference tree ---------------------------------------------------
+
+def git(args, cwd, env=None, input=None, check=True):
+    proc = subprocess.run(["git"] + args, cwd=cwd, env=env, input=input,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if check and proc.returncode != 0:
+        raise LabError("git %s: %s" % (" ".join(args), proc.stderr.decode(errors="replace").strip()))
+    return proc.stdout.decode(errors="replace")
+
+
+def tree_files(src, include_untracked=False):
+    """Relative paths of the files in the source tree: git's list, working-tree content."""
+    if not os.path.isdir(src):
+        raise LabError("%s: no such directory" % src)
+    try:
+        out = git(["ls-files", "-z", "--cached"], src)
+    except (LabError, FileNotFoundError) as e:
+        raise LabError("%s: not a git work tree (%s)" % (src, e))
+    paths = [p for p in out.split("\0") if p]
+    if include_untracked:
+        extra = git(["ls-files", "-z", "--others", "--exclude-standard"], src)
+        # Build directories (obj, obj-lab1, ...) are never source.
+        paths += [p for p in extra.split("\0") if p and not p.split("/")[0].startswith("obj")]
+    seen, result = set(), []
+    for p in paths:
+        full = os.path.join(src, p)
+        if p in seen or not (os.path.lexists(full)) or os.path.isdir(full) and not os.path.islink(full):
+            continue  # deleted in the working tree, or a submodule
+        seen.add(p)
+        result.append(p)
+    return sorted(result)
+
+
+def read_text(path):
+    """The file's text, or None if it is binary."""
+    if os.path.islink(path):
+        return None
+    with open(path, "rb") as f:
+        data = f.read()
+    if b"\0" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def not_scanned(path):
+    """Bug patches quote markers in their context lines."""
+    return bool(re.match(r"^labs/[^/]+/bugs/", path)) or path.endswith((".patch", ".diff"))
+
+
+def opted_out(text):
+    return OPT_OUT in "\n".join(text.splitlines()[:5])
+
+
+# ---- markers -----------------------------------------------------------------------
+
+class Region:
+    def __init__(self, path, lab, begin, indent, hint):
+        self.path, self.lab, self.begin, self.indent, self.hint = path, lab, begin, indent, hint
+        self.solution = []   # (line number, text)
+        self.stub = []       # text lines, as written (with line endings)
+        self.stub_line = None
+        self.end = None
+
+
+def parse(path, text):
+    """Split text into plain lines and regions. Returns (items, regions) where an
+    item is a line (str) or a Region; raises LabError listing every malformed marker."""
+    items, regions, errors = [], [], []
+    region, state = None, None   # state: None, "solution", "stub"
+    for no, line in enumerate(text.splitlines(keepends=True), 1):
+        body = line.rstrip("\r\n")
+        where = "%s:%d" % (path, no)
+        mb, ms, me = BEGIN_RE.match(body), STUB_RE.match(body), END_RE.match(body)
+        like = mb or ms or me or LIKE_RE.search(body)
+        if not like:
+            if state == "solution":
+                region.solution.append((no, line))
+            elif state == "stub":
+                if "*/" in body or "/*" in body:
+                    errors.append("%s: a stub line inside the LAB %d STUB comment contains a "
+                                  "comment delimiter" % (where, region.lab))
+                region.stub.append(line)
+            else:
+                items.append(line)
+            continue
+        if not (mb or ms or me):
+            errors.append("%s: malformed lab marker (expected '/* LAB n BEGIN: hint */', "
+                          "'/* LAB n STUB' or 'LAB n END */' alone on the line): %s"
+                          % (where, body.strip()))
+            continue
+        lab = int((mb or ms or me).group("lab"))
+        if lab < 1:
+            errors.append("%s: lab numbers start at 1" % where)
+        if mb:
+            if state is not None:
+                errors.append("%s: LAB %d BEGIN inside the LAB %d region that begins at line %d "
+                              "(regions do not nest)" % (where, lab, region.lab, region.begin))
+                continue
+            region = Region(path, lab, no, mb.group("indent"), mb.group("hint"))
+            state = "solution"
+        elif ms:
+            if state != "solution":
+                errors.append("%s: LAB %d STUB without a LAB %d BEGIN before it" % (where, lab, lab))
+                continue
+            if lab != region.lab:
+                errors.append("%s: LAB %d STUB closes the LAB %d region that begins at line %d"
+                              % (where, lab, region.lab, region.begin))
+            region.stub_line = no
+            state = "stub"
+        else:
+            if state != "stub":
+                errors.append("%s: LAB %d END without a LAB %d STUB before it" % (where, lab, lab))
+                continue
+            if lab != region.lab:
+                errors.append("%s: LAB %d END closes the LAB %d region that begins at line %d"
+                              % (where, lab, region.lab, region.begin))
+            region.end = no
+            items.append(region)
+            regions.append(region)
+            region, state = None, None
+    if state is not None:
+        errors.append("%s:%d: LAB %d BEGIN without %s" % (path, region.begin, region.lab,
+                      "a LAB %d STUB / END" % region.lab if state == "solution"
+                      else "LAB %d END */" % region.lab))
+    if errors:
+        raise LabError("\n".join(errors))
+    return items, regions
+
+
+def stubbed(region, lab, stub_all):
+    return region.lab >= lab or stub_all
+
+
+def render(items, lab, stub_all, eol="\n"):
+    out = []
+    for it in items:
+        if isinstance(it, str):
+            out.append(it)
+        elif stubbed(it, lab, stub_all):
+            hint = (" " + it.hint) if it.hint else ""
+            out.append("%s/* LAB %d: your code here.%s */%s" % (it.indent, it.lab, hint, eol))
+            out.extend(it.stub)
+        else:
+            out.extend(text for _, text in it.solution)
+    return "".join(out)
+
+
+def scan_tree(src, files):
+    """{path: (text or None, items, regions)} for every file; raises LabError with all errors."""
+    result, errors = {}, []
+    for p in files:
+        text = read_text(os.path.join(src, p))
+        if text is None or opted_out(text) or not_scanned(p):
+            result[p] = (text, None, [])
+            continue
+        try:
+            items, regions = parse(p, text)
+        except LabError as e:
+            errors.append(str(e))
+            continue
+        result[p] = (text, items if regions else None, regions)
+    if errors:
+        raise LabError("\n".join(errors))
+    return result
+
+
+# ---- manifests and bugs ------------------------------------------------------------
+
+def lab_numbers(src, files):
+    labs = set()
+    for p in files:
+        m = re.match(r"^labs/lab(\d+)/lab\.json$", p)
+        if m:
+            labs.add(int(m.group(1)))
+    return sorted(labs)
+
+
+def load_manifest(src, lab, files=None):
+    """Load and validate labs/labN/lab.json; raises LabError listing every problem."""
+    rel = "labs/lab%d/lab.json" % lab
+    path = os.path.join(src, rel)
+    try:
+        with open(path) as f:
+            m = json.load(f)
+    except FileNotFoundError:
+        raise LabError("%s: missing" % rel)
+    except json.JSONDecodeError as e:
+        raise LabError("%s:%d: invalid JSON: %s" % (rel, e.lineno, e.msg))
+    errs = []
+
+    def exists(p):
+        if files is not None:
+            return p in files or any(f.startswith(p.rstrip("/") + "/") for f in files)
+        return os.path.exists(os.path.join(src, p))
+
+    if not isinstance(m, dict):
+        raise LabError("%s: must be a JSON object" % rel)
+    for key, typ in (("lab", int), ("title", str), ("handout", str), ("student_files", list),
+                     ("parts", list)):
+        if key not in m:
+            errs.append("%s: missing key '%s'" % (rel, key))
+        elif not isinstance(m[key], typ) or isinstance(m[key], bool):
+            errs.append("%s: '%s' must be a %s" % (rel, key, typ.__name__))
+    if errs:
+        raise LabError("\n".join(errs))
+    if m["lab"] != lab:
+        errs.append("%s: 'lab' is %r but the directory is lab%d" % (rel, m["lab"], lab))
+    if not m["title"].strip():
+        errs.append("%s: empty 'title'" % rel)
+    if not exists(m["handout"]):
+        errs.append("%s: handout '%s' does not exist" % (rel, m["handout"]))
+    if not m["student_files"]:
+        errs.append("%s: 'student_files' is empty" % rel)
+    for p in m["student_files"]:
+        if not isinstance(p, str) or not exists(p):
+            errs.append("%s: student file %r does not exist" % (rel, p))
+    cpus = m.get("cpus", 1)
+    if not isinstance(cpus, int) or isinstance(cpus, bool) or cpus < 1:
+        errs.append("%s: 'cpus' must be a positive integer" % rel)
+    ro = m.get("reference_only", [])
+    if not isinstance(ro, list) or not all(isinstance(p, str) for p in ro):
+        errs.append("%s: 'reference_only' must be a list of paths" % rel)
+    else:
+        for p in ro:
+            if p.startswith("/") or ".." in p.split("/"):
+                errs.append("%s: reference_only path %r must be relative to the tree" % (rel, p))
+    leak_ok = m.get("leak_ok", [])
+    if not isinstance(leak_ok, list) or not all(isinstance(s, str) for s in leak_ok):
+        errs.append("%s: 'leak_ok' must be a list of strings" % rel)
+    names = set()
+    if not m["parts"]:
+        errs.append("%s: 'parts' is empty" % rel)
+    for i, part in enumerate(m["parts"]):
+        if not isinstance(part, dict) or not isinstance(part.get("name"), str) \
+                or not isinstance(part.get("tests"), list) or not part.get("tests"):
+            errs.append("%s: part %d needs a 'name' and a non-empty 'tests' list" % (rel, i + 1))
+            continue
+        for t in part["tests"]:
+            if not isinstance(t, dict) or not isinstance(t.get("name"), str):
+                errs.append("%s: part '%s': every test needs a 'name'" % (rel, part["name"]))
+                continue
+            name = t["name"]
+            if not re.match(r"^lab%d\.[A-Za-z0-9_]+$" % lab, name):
+                errs.append("%s: test name '%s' must be lab%d.<identifier>" % (rel, name, lab))
+            if name in names:
+                errs.append("%s: test name '%s' appears twice" % (rel, name))
+            names.add(name)
+            pts = t.get("points")
+            if not isinstance(pts, (int, float)) or isinstance(pts, bool) or pts <= 0:
+                errs.append("%s: test '%s': 'points' must be a number > 0" % (rel, name))
+            if "grader" in t and not isinstance(t["grader"], str):
+                errs.append("%s: test '%s': 'grader' must be a string" % (rel, name))
+    if errs:
+        raise LabError("\n".join(errs))
+    return m
+
+
+def test_names(manifest):
+    return [t["name"] for part in manifest["parts"] for t in part["tests"]]
+
+
+def bug_patches(src, lab, files):
+    """{name: relative path} of labs/labN/bugs/*.patch."""
+    pre = "labs/lab%d/bugs/" % lab
+    return {p[len(pre):-len(".patch")]: p for p in files
+            if p.startswith(pre) and p.endswith(".patch") and "/" not in p[len(pre):]}
+
+
+def bug_description(src, path):
+    with open(os.path.join(src, path), errors="replace") as f:
+        first = f.readline().rstrip("\n")
+    if not first.startswith("Description: ") or not first[len("Description: "):].strip():
+        raise LabError("%s:1: the first line must be 'Description: <one line>'" % path)
+    return first[len("Description: "):].strip()
+
+
+def apply_patch(tree, patch_file, dry_run=False):
+    cmd = ["patch", "-p1", "--forward", "--batch", "--no-backup-if-mismatch", "-s",
+           "-i", os.path.abspath(patch_file)]
+    if dry_run:
+        cmd.insert(1, "--dry-run")
+    proc = subprocess.run(cmd, cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+    if proc.returncode != 0:
+        raise LabError("%s: does not apply to the reference:\n%s"
+                       % (os.path.relpath(patch_file), proc.stdout.strip()))
+
+
+# ---- copying and generating ---------------------------------------------------------
+
+def copy_file(src, dst, rel, text=None):
+    s, d = os.path.join(src, rel), os.path.join(dst, rel)
+    os.makedirs(os.path.dirname(d), exist_ok=True)
+    if os.path.islink(s):
+        os.symlink(os.readlink(s), d)
+    elif text is None:
+        shutil.copy2(s, d)
+    else:
+        with open(d, "w", newline="") as f:
+            f.write(text)
+        shutil.copymode(s, d)
+
+
+def prepare_dest(dest):
+    if os.path.exists(dest):
+        if not os.path.isdir(dest) or os.listdir(dest):
+            raise LabError("%s: exists and is not an empty directory" % dest)
+    os.makedirs(dest, exist_ok=True)
+
+
+def copy_reference(src, dest, include_untracked=False):
+    """A clean copy of the reference tree (what git lists, working-tree content)."""
+    prepare_dest(dest)
+    for p in tree_files(src, include_untracked):
+        copy_file(src, dest, p)
+
+
+def under(path, prefixes):
+    return any(path == p.rstrip("/") or path.startswith(p.rstrip("/") + "/") for p in prefixes)
+
+
+def removed_paths(manifests):
+    prefixes = list(INSTRUCTOR_ONLY)
+    for m in manifests.values():
+        prefixes.extend(m.get("reference_only", []))
+    return prefixes
+
+
+def is_trivial(s):
+    """A solution line so generic that finding it elsewhere proves nothing."""
+    if re.fullmatch(r"[{}()\[\];:,\s]*", s):
+        return True
+    return bool(re.fullmatch(r"(\}\s*)?(else|do|default:|return|break;|continue;|"
+                             r"return\s+-?[A-Za-z0-9_]+;|goto\s+\w+;|#\s*(else|endif))(\s*\{)?", s))
+
+
+def nonspace_len(s):
+    return len(re.sub(r"\s", "", s))
+
+
+LONG_LINE = 40  # non-space characters: a solution line this long is never a coincidence
+SHORT_LINE = 12  # shorter lines are never part of a leak
+
+
+def leak_check(out_texts, regions, manifests, lab, stub_all):
+    """Fail if a stubbed solution shows up anywhere in the generated tree.
+
+    out_texts: {path: text} of the generated tree's text files (non-opted-out).
+    Lines present in the output come from the given code or a stub. A solution
+    line found there is a leak when it is long (>= LONG_LINE non-space
+    characters), when it and the next non-trivial solution line also follow
+    each other in some output file (one of them >= SHORT_LINE), or when every
+    line of its region is found (one of them >= SHORT_LINE). Blank and
+    trivial lines, stub lines and the manifests' leak_ok lines never count."""
+    allowed = set()
+    for m in manifests.values():
+        allowed.update(s.strip() for s in m.get("leak_ok", []))
+    hidden = [r for r in regions if stubbed(r, lab, stub_all)]
+    for r in hidden:
+        allowed.update(l.strip() for l in r.stub)
+
+    def counts(s):
+        return bool(s) and not is_trivial(s) and s not in allowed
+
+    where, pairs = {}, {}
+    for p, text in out_texts.items():
+        prev = None
+        for no, line in enumerate(text.splitlines(), 1):
+            s = line.strip()
+            if not s or is_trivial(s):
+                continue
+            where.setdefault(s, []).append((p, no))
+            if prev is not None:
+                pairs.setdefault((prev, s), []).append((p, no - 1))
+            prev = s
+    errors, seen = [], set()
+
+    def leak(p, ono, r, no, s):
+        if (p, ono) not in seen:
+            seen.add((p, ono))
+            errors.append("%s:%d: leaks the LAB %d solution line %s:%d: %s"
+                          % (p, ono, r.lab, r.path, no, s))
+
+    for r in hidden:
+        sol = [(no, line.strip()) for no, line in r.solution
+               if line.strip() and not is_trivial(line.strip())]
+        # A region whose every line can be found (a one-line solution, say) is leaked.
+        if sol and all(counts(s) and s in where for _, s in sol) and \
+                max(nonspace_len(s) for _, s in sol) >= SHORT_LINE:
+            for no, s in sol:
+                leak(*where[s][0], r, no, s)
+        for i, (no, s) in enumerate(sol):
+            if counts(s) and s in where and nonspace_len(s) >= LONG_LINE:
+                for p, ono in where[s][:3]:
+                    leak(p, ono, r, no, s)
+            if i + 1 < len(sol):
+                no2, s2 = sol[i + 1]
+                if counts(s) and counts(s2) and (s, s2) in pairs and \
+                        max(nonspace_len(s), nonspace_len(s2)) >= SHORT_LINE:
+                    for p, ono in pairs[(s, s2)][:3]:
+                        leak(p, ono, r, no, s)
+    for p, text in out_texts.items():
+        for no, line in enumerate(text.splitlines(), 1):
+            if BEGIN_RE.match(line) or STUB_RE.match(line) or END_RE.match(line) or \
+                    re.search(r"\bLAB%s*\d+%s*(BEGIN|STUB|END)\b" % (_S, _S), line):
+                errors.append("%s:%d: a lab marker survived: %s" % (p, no, line.strip()))
+    if errors:
+        raise LabError("leak check failed:\n" + "\n".join(errors))
+
+
+def load_all(src, include_untracked=False):
+    """(files, manifests, scanned) of the source tree, fully validated."""
+    files = tree_files(src, include_untracked)
+    fileset = set(files)
+    errors, manifests = [], {}
+    for lab in lab_numbers(src, files):
+        try:
+            manifests[lab] = load_manifest(src, lab, fileset)
+        except LabError as e:
+            errors.append(str(e))
+    try:
+        scanned = scan_tree(src, files)
+    except LabError as e:
+        errors.append(str(e))
+        scanned = {}
+    for p, (_, _, regions) in sorted(scanned.items()):
+        for lab in sorted({r.lab for r in regions}):
+            first = min(r.begin for r in regions if r.lab == lab)
+            if lab not in manifests:
+                if not any("labs/lab%d/lab.json" % lab in e for e in errors):
+                    errors.append("%s:%d: a LAB %d region but no labs/lab%d/lab.json"
+                                  % (p, first, lab, lab))
+            elif p not in manifests[lab]["student_files"]:
+                errors.append("%s:%d: a LAB %d region, but the file is not in lab %d's "
+                              "student_files (the graders would not take the student's copy)"
+                              % (p, first, lab, lab))
+    for lab, m in manifests.items():
+        for sf in m["student_files"]:
+            if sf in scanned and not any(r.lab == lab for r in scanned[sf][2]):
+                errors.append("labs/lab%d/lab.json: student file %s has no LAB %d region"
+                              % (lab, sf, lab))
+        for name, p in bug_patches(src, lab, files).items():
+            try:
+                bug_description(src, p)
+            except LabError as e:
+                errors.append(str(e))
+    if errors:
+        raise LabError("\n".join(errors))
+    return files, manifests, scanned
+
+
+def generate(src, dest, lab, stub_all=False, include_untracked=False, quiet=False):
+    """Write the student tree for lab `lab` into dest (empty or absent)."""
+    files, manifests, scanned = load_all(src, include_untracked)
+    if lab not in manifests:
+        raise LabError("lab %d has no manifest (labs/lab%d/lab.json); labs: %s"
+                       % (lab, lab, ", ".join(map(str, sorted(manifests))) or "none"))
+    drop = removed_paths(manifests)
+    keep = [p for p in files if not under(p, drop) and not re.match(r"^labs/[^/]+/bugs/", p)]
+    prepare_dest(dest)
+    out_texts, regions, nstub = {}, [], 0
+    for p in keep:
+        text, items, regs = scanned[p]
+        if items is not None:
+            text = render(items, lab, stub_all, "\r\n" if "\r\n" in text else "\n")
+            regions.extend(regs)
+            nstub += sum(1 for r in regs if stubbed(r, lab, stub_all))
+            copy_file(src, dest, p, text)
+        else:
+            copy_file(src, dest, p)
+        if text is not None and not opted_out(text):
+            out_texts[p] = text
+    # Regions in dropped files never reach the student; still check their solutions.
+    for p in files:
+        if p not in keep and scanned.get(p):
+            regions.extend(scanned[p][2])
+    stamp = {"lab": lab, "title": manifests[lab]["title"], "stub_all": bool(stub_all),
+             "student_files": manifests[lab]["student_files"]}
+    with open(os.path.join(dest, LAB_STAMP), "w") as f:
+        json.dump(stamp, f, indent=1)
+        f.write("\n")
+    try:
+        leak_check(out_texts, regions, manifests, lab, stub_all)
+    except LabError:
+        shutil.rmtree(dest, ignore_errors=True)
+        print("mklab: removed %s: it leaked solutions" % dest, file=sys.stderr)
+        raise
+    if not quiet:
+        print("mklab: lab %d tree in %s: %d files, %d region(s) stubbed, %d kept"
+              % (lab, dest, len(keep) + 1, nstub, len(regions) - nstub))
+    return manifests[lab]
+
+
+# ---- branches ----------------------------------------------------------------------
+
+def commit_message(m, update, first_lab, stub_all):
+    files = ", ".join(m["student_files"])
+    earlier = "" if stub_all or m["lab"] == first_lab else (
+        "\nThe code of the earlier labs is the staff's solution, so this lab starts from\n"
+        "a working base.\n")
+    if update:
+        return ("Lab %d: update from the course staff\n\nMerge this into your work with "
+                "`git merge lab%d`.\n" % (m["lab"], m["lab"]))
+    return ("Lab %d: %s\n\n"
+            "Start with %s. Your code goes in %s: look for \"LAB %d: your code here\".\n"
+            "Build with `make`, boot with `make qemu-nox`, and grade yourself with\n"
+            "`make grade-lab%d`.\n%s" % (m["lab"], m["title"], m["handout"], files,
+                                         m["lab"], m["lab"], earlier))
+
+
+def branches(src, repo, include_untracked=False, stub_all=False):
+    _, manifests, _ = load_all(src, include_untracked)
+    if not manifests:
+        raise LabError("no lab manifests under labs/")
+    created = not os.path.exists(repo)
+    if created:
+        os.makedirs(repo)
+        git(["init", "-q"], repo)
+        print("mklab: created git repository %s" % repo)
+    elif not os.path.isdir(repo):
+        raise LabError("%s: not a directory" % repo)
+    gitdir = os.path.abspath(os.path.join(repo, git(["rev-parse", "--git-dir"], repo).strip()))
+    env = dict(os.environ)
+    for k, v in COMMITTER.items():
+        env.setdefault(k, v)
+    prev = None
+    with tempfile.TemporaryDirectory(prefix="mklab-branches-") as tmp:
+        for lab in sorted(manifests):
+            tree_dir = os.path.join(tmp, "lab%d" % lab)
+            m = generate(src, tree_dir, lab, stub_all, include_untracked, quiet=True)
+            e = dict(env, GIT_DIR=gitdir, GIT_WORK_TREE=tree_dir,
+                     GIT_INDEX_FILE=os.path.join(tmp, "index%d" % lab))
+            git(["add", "-A", "-f", "."], tree_dir, env=e)
+            tree = git(["write-tree"], tree_dir, env=e).strip()
+            ref = "refs/heads/lab%d" % lab
+            head = git(["rev-parse", "--verify", "-q", ref + "^{commit}"], repo, check=False).strip()
+            parents = [head] if head else []
+            if prev and not (head and subprocess.run(
+                    ["git", "merge-base", "--is-ancestor", prev, head], cwd=repo).returncode == 0):
+                parents.append(prev)
+            if head and len(parents) == 1 and \
+                    git(["rev-parse", head + "^{tree}"], repo).strip() == tree:
+                print("mklab: lab%d is up to date (%s)" % (lab, head[:12]))
+                prev = head
+                continue
+            args = ["commit-tree", tree]
+            for p in parents:
+                args += ["-p", p]
+            commit = git(args + ["-F", "-"], repo, env=env,
+                         input=commit_message(m, bool(head), min(manifests), stub_all).encode()).strip()
+            git(["update-ref", ref, commit] + ([head] if head else ["0" * 40]), repo)
+            print("mklab: lab%d %s %s" % (lab, "updated to" if head else "created at", commit[:12]))
+            prev = commit
+            current = git(["symbolic-ref", "-q", "HEAD"], repo, check=False).strip()
+            bare = git(["rev-parse", "--is-bare-repository"], repo).strip() == "true"
+            if head and current == ref and not bare:
+                print("mklab: note: %s has lab%d checked out; its working tree still shows the "
+                      "old commit (git reset --hard lab%d)" % (repo, lab, lab))
+    if created:
+        first = "lab%d" % min(manifests)
+        git(["checkout", "-q", first], repo)
+
+# ---- commands ----------------------------------------------------------------------
+
+def cmd_check(args):
+    files, manifests, scanned = load_all(args.source, args.include_untracked)
+    nreg = sum(len(v[2]) for v in scanned.values())
+    nbugs = 0
+    with tempfile.TemporaryDirectory(prefix="mklab-check-") as tmp:
+        for lab, m in sorted(manifests.items()):
+            for name, p in sorted(bug_patches(args.source, lab, files).items()):
+                apply_patch(args.source, os.path.join(args.source, p), dry_run=True)
+                nbugs += 1
+            # Every lab's tree must generate without leaks.
+            generate(args.source, os.path.join(tmp, "lab%d" % lab), lab,
+                     include_untracked=args.include_untracked, quiet=True)
+    print("mklab: OK: %d lab(s) (%s), %d marked region(s), %d bug patch(es)"
+          % (len(manifests), ", ".join("lab%d" % l for l in sorted(manifests)) or "none",
+             nreg, nbugs))
+
+
+def cmd_handout(args):
+    generate(args.source, args.dest, args.lab, args.stub_all, args.include_untracked)
+
+
+def cmd_branches(args):
+    branches(args.source, args.dest, args.include_untracked, args.stub_all)
+
+
+def cmd_apply_bug(args):
+    files = tree_files(args.source, args.include_untracked)
+    patches = bug_patches(args.source, args.lab, files)
+    if args.bug not in patches:
+        raise LabError("lab %d has no bug '%s'; it has: %s"
+                       % (args.lab, args.bug, ", ".join(sorted(patches)) or "none"))
+    desc = bug_description(args.source, patches[args.bug])
+    copy_reference(args.source, args.dest, args.include_untracked)
+    apply_patch(args.dest, os.path.join(args.source, patches[args.bug]))
+    print("mklab: reference + lab%d bug '%s' (%s) in %s" % (args.lab, args.bug, desc, args.dest))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="\n".join(__doc__.strip().splitlines()[1:]))
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--source", default=ROOT, help="reference tree (default: %(default)s)")
+    common.add_argument("--include-untracked", action="store_true",
+                        help="also copy untracked, non-ignored files (not obj*)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("check", parents=[common], help="validate manifests, markers, bugs")
+    p.set_defaults(fn=cmd_check)
+    p = sub.add_parser("handout", parents=[common], help="write the student tree for a lab")
+    p.add_argument("--lab", type=int, required=True)
+    p.add_argument("--dest", required=True)
+    p.add_argument("--stub-all", action="store_true", help="stub earlier labs too")
+    p.set_defaults(fn=cmd_handout)
+    p = sub.add_parser("branches", parents=[common], help="commit lab trees to branches labN")
+    p.add_argument("--dest", required=True, help="git repository (created if missing)")
+    p.add_argument("--stub-all", action="store_true", help="stub earlier labs too")
+    p.set_defaults(fn=cmd_branches)
+    p = sub.add_parser("apply-bug", parents=[common], help="reference tree plus one bug patch")
+    p.add_argument("--lab", type=int, required=True)
+    p.add_argument("--bug", required=True)
+    p.add_argument("--dest", required=True)
+    p.set_defaults(fn=cmd_apply_bug)
+    args = ap.parse_args(argv)
+    args.source = os.path.abspath(args.source)
+    try:
+        args.fn(args)
+    except LabError as e:
+        print("mklab: error:\n" + str(e) if "\n" in str(e) else "mklab: error: %s" % e,
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
