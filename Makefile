@@ -124,7 +124,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -include tests/host/h
 	-fno-builtin -DHOST_TEST
 HOST_LIB_SRCS := $(wildcard lib/*.c)
 # Portable kernel files that the host tests also compile (each lab adds its own).
-HOST_KERN_SRCS :=
+HOST_KERN_SRCS := kern/pgtable.c
 HOST_TEST_SRCS := $(wildcard tests/host/*.c)
 HOST_TESTS := $(OBJ)/host/check_pagoda
 
