@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 
 import gradelib as gl
 
@@ -98,7 +99,10 @@ def main():
         results = {}
 
         def run(lab):
-            results[lab] = gl.grade_lab(lab, grader, emit, quiet=args.quiet)
+            try:
+                results[lab] = gl.grade_lab(lab, grader, emit, quiet=args.quiet)
+            except Exception:  # a grader bug must not read as a student's full marks
+                results[lab] = gl.error_report(lab, traceback.format_exc())
 
         threads = []
         for lab in labs:
