@@ -29,6 +29,9 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "grading"))
+from gradelib import make_env  # noqa: E402
+
 BUILD_TIMEOUT = 300
 GRADE_TIMEOUT = 900
 
@@ -47,7 +50,7 @@ class CheckFailed(Exception):
 def run(cmd, cwd, timeout):
     try:
         proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, timeout=timeout, errors="replace")
+                              text=True, timeout=timeout, errors="replace", env=make_env())
     except subprocess.TimeoutExpired as e:
         out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
         return None, out + "\n(timed out after %ds)" % timeout

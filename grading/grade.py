@@ -25,7 +25,7 @@ def build(obj):
     """Build the ISO with make; returns (ok, output)."""
     if shutil.which("make") is None:
         return False, "make is missing: install the Debian package 'make'"
-    proc = subprocess.run(["make", "-s", "OBJ=" + obj, "all"], cwd=gl.ROOT,
+    proc = subprocess.run(["make", "-s", "OBJ=" + obj, "all"], cwd=gl.ROOT, env=gl.make_env(),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return proc.returncode == 0, proc.stdout
 

@@ -43,6 +43,15 @@ NO_PROGRESS_FLOOR = 5.0
 NO_PROGRESS_FACTOR = 12.0
 
 
+def make_env():
+    """The environment for a nested, independent `make`: without the calling
+    make's jobserver variables, which would make it warn and serialize."""
+    env = dict(os.environ)
+    for var in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"):
+        env.pop(var, None)
+    return env
+
+
 def lab_manifest(lab):
     path = os.path.join(ROOT, "labs", "lab%d" % lab, "lab.json")
     with open(path) as f:
