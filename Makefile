@@ -27,7 +27,7 @@ MEM ?= 256M
 KVM ?= 0
 GDBPORT ?= $(shell expr 26000 + $$(id -u) % 5000)
 # Width of the command-line field in grub.cfg; grading/isocmdline.py patches it.
-CMDLINE_FIELD := 256
+CMDLINE_FIELD := 1024
 
 # A missing tool stops the build with the Debian package that provides it.
 need = command -v $(1) >/dev/null 2>&1 || { echo "error: '$(1)' is missing: install the Debian package '$(2)' (or run 'make deps')" >&2; exit 1; }

@@ -11,7 +11,7 @@ import os
 import sys
 
 MARKER = b"multiboot2 /boot/kernel "
-FIELD = 256  # must match CMDLINE_FIELD in the Makefile
+FIELD = 1024  # must match CMDLINE_FIELD in the Makefile
 
 
 class IsoError(Exception):

@@ -9,7 +9,7 @@
 
 #define BOOT_MAX_MMAP 64
 #define BOOT_MAX_MODULES 16
-#define BOOT_CMDLINE_MAX 512
+#define BOOT_CMDLINE_MAX 1280 /* > the ISO field (Makefile CMDLINE_FIELD) */
 
 enum mem_type { MEM_AVAILABLE = 1, MEM_RESERVED = 2, MEM_ACPI = 3, MEM_NVS = 4, MEM_BAD = 5 };
 

@@ -1,3 +1,4 @@
+#include "kern/bootinfo.h"
 #include "kern/console.h"
 #include "kern/frame.h"
 #include "kern/ktest.h"
@@ -270,7 +271,7 @@ static bool selected(const struct ktest *t, const char *list)
 
 void ktest_main(const char *cmdline)
 {
-	char list[256];
+	char list[BOOT_CMDLINE_MAX];
 	int passed = 0, failed = 0;
 
 	cmdline_get(cmdline, "test", list, sizeof(list));

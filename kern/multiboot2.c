@@ -96,6 +96,9 @@ static void parse_tag(const struct mb2_tag *tag, paddr_t tag_pa)
 {
 	switch (tag->type) {
 	case TAG_CMDLINE:
+		if (strnlen((const char *)tag + 8, tag->size - 8) >= sizeof(boot_info.cmdline))
+			panic("multiboot2: the command line is longer than %zu bytes",
+			      sizeof(boot_info.cmdline) - 1);
 		copy_string(boot_info.cmdline, sizeof(boot_info.cmdline), tag, 8);
 		break;
 	case TAG_LOADER_NAME:
