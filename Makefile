@@ -74,16 +74,65 @@ $(KERNEL): $(KERN_OBJS) kern/kernel.ld tools/mksyms.py
 	$(Q)$(OBJCOPY) --update-section .ksyms=$@.ksyms $@.tmp $@
 	$(Q)rm -f $@.tmp
 
-$(OBJ)/iso/boot/grub/grub.cfg: Makefile
-	@mkdir -p $(@D)
-	$(Q)printf 'set timeout=0\nset default=0\nmenuentry "Pagoda" {\n  multiboot2 /boot/kernel %-$(CMDLINE_FIELD)s\n  boot\n}\n' "" > $@
+# ---- user programs (lab 3): each user/<prog>.c becomes a Multiboot2 module ----
+# GRUB loads /boot/user/<prog> with the module string "<prog>"; run=<prog> or a
+# test's proc_run("<prog> args") picks it (kern/proc.h).
+USER_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -DPAGODA_USER \
+	-ffreestanding -fno-pic -fno-pie -fno-stack-protector -fno-common \
+	-mno-sse -mno-sse2 -mno-mmx -mno-80387 -fno-omit-frame-pointer \
+	-fno-asynchronous-unwind-tables -MMD -MP
+USER_LDFLAGS := -m elf_x86_64 -nostdlib -static -z max-page-size=4096 -z noexecstack \
+	--no-warn-rwx-segments -T user/user.ld
+USER_PROGS := $(sort $(basename $(notdir $(wildcard user/*.c))))
+USER_LIB_OBJS := $(OBJ)/user/lib/crt0.o $(OBJ)/user/lib/ulib.o \
+	$(patsubst lib/%.c,$(OBJ)/user/klib/%.o,$(wildcard lib/*.c))
+USER_BINS := $(addprefix $(OBJ)/user/bin/,$(USER_PROGS))
 
-$(ISO): $(KERNEL) $(OBJ)/iso/boot/grub/grub.cfg
+$(OBJ)/user/%.o: user/%.c
+	$(call quiet,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -c -o $@ $<
+
+$(OBJ)/user/%.o: user/%.S
+	$(call quiet,AS,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -D__ASSEMBLER__ -c -o $@ $<
+
+$(OBJ)/user/klib/%.o: lib/%.c
+	$(call quiet,CC,$< [user])
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -c -o $@ $<
+
+$(OBJ)/user/bin/%: $(OBJ)/user/%.o $(USER_LIB_OBJS) user/user.ld
+	$(call quiet,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(LD) $(USER_LDFLAGS) -o $@ $< $(USER_LIB_OBJS)
+
+# Keep the objects (make would delete them as intermediate files).
+.SECONDARY: $(USER_LIB_OBJS) $(patsubst %,$(OBJ)/user/%.o,$(USER_PROGS))
+
+# Rewritten only when the list of programs changes, so grub.cfg follows it.
+$(OBJ)/user/progs.list: FORCE
+	@mkdir -p $(@D)
+	@echo '$(USER_PROGS)' | cmp -s - $@ || echo '$(USER_PROGS)' > $@
+
+.PHONY: FORCE
+FORCE:
+
+# The command-line field must stay the only "multiboot2 /boot/kernel " in the
+# ISO (grading/isocmdline.py); the module lines come after it.
+$(OBJ)/iso/boot/grub/grub.cfg: Makefile $(OBJ)/user/progs.list
+	@mkdir -p $(@D)
+	$(Q)printf 'set timeout=0\nset default=0\nmenuentry "Pagoda" {\n  multiboot2 /boot/kernel %-$(CMDLINE_FIELD)s\n%b  boot\n}\n' "" "$(foreach p,$(USER_PROGS),  module2 /boot/user/$(p) $(p)\n)" > $@
+
+$(ISO): $(KERNEL) $(OBJ)/iso/boot/grub/grub.cfg $(USER_BINS)
 	@$(call need,grub-mkrescue,grub-common)
 	@$(call need,xorriso,xorriso)
 	@test -e /usr/lib/grub/i386-pc/multiboot2.mod || { echo "error: GRUB's BIOS modules are missing: install the Debian package 'grub-pc-bin' (or run 'make deps')" >&2; exit 1; }
 	$(call quiet,ISO,$@)
 	$(Q)cp $(KERNEL) $(OBJ)/iso/boot/kernel
+	$(Q)rm -rf $(OBJ)/iso/boot/user && mkdir -p $(OBJ)/iso/boot/user
+	$(Q)cp $(USER_BINS) $(OBJ)/iso/boot/user/
 	$(Q)grub-mkrescue -o $@ $(OBJ)/iso --install-modules="multiboot2 normal iso9660 biosdisk" \
 		--locales= --fonts= --themes= >$(OBJ)/grub-mkrescue.log 2>&1 || \
 		{ cat $(OBJ)/grub-mkrescue.log; exit 1; }
@@ -124,7 +173,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -include tests/host/h
 	-fno-builtin -DHOST_TEST
 HOST_LIB_SRCS := $(wildcard lib/*.c)
 # Portable kernel files that the host tests also compile (each lab adds its own).
-HOST_KERN_SRCS := kern/pgtable.c
+HOST_KERN_SRCS := kern/pgtable.c kern/aspace.c kern/test/lab2_model.c
 HOST_TEST_SRCS := $(wildcard tests/host/*.c)
 HOST_TESTS := $(OBJ)/host/check_pagoda
 
@@ -159,6 +208,18 @@ grade-lab%: $(ISO)
 	@$(call need,$(QEMU),qemu-system-x86)
 	$(Q)$(PYTHON) grading/grade.py --obj $(OBJ) --no-build --lab $* $(GRADEFLAGS)
 
+# make bench: the manual benchmark tests (lab 3's copy_from_user against memcpy,
+# lab 4's TLB shootdowns when present); prints their INFO lines. Not graded.
+BENCH_TESTS := bench.uaccess,bench.tlb
+BENCH_CPUS ?= 4
+.PHONY: bench
+bench: $(ISO)
+	@$(call need,$(QEMU),qemu-system-x86)
+	$(Q)$(PYTHON) grading/isocmdline.py $(ISO) $(OBJ)/bench.iso "test=$(BENCH_TESTS)"
+	$(Q)timeout 300 $(QEMU) -cdrom $(OBJ)/bench.iso -boot d -m $(MEM) -smp $(BENCH_CPUS) \
+		-accel tcg,thread=multi -cpu max -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		-net none -serial stdio -display none | grep -E '^TEST (INFO|FAIL|WARNING|SUMMARY)'; true
+
 compile_commands.json:
 	@$(call need,bear,bear)
 	$(Q)$(MAKE) clean >/dev/null
@@ -179,6 +240,7 @@ help:
 	@echo "make gdb           connect GDB to it (uses .gdbinit)"
 	@echo "make check         host unit tests (Check framework)"
 	@echo "make grade         grade every lab (LAB=N for one; or make grade-labN)"
+	@echo "make bench         copy_from_user vs memcpy (and lab 4's TLB) benchmarks"
 	@echo "make test          everything CI runs; ends with 'N passed, N failed'"
 	@echo "make compile_commands.json   for clangd"
 	@echo "staff: make handout LAB=N DEST=DIR [STUB_ALL=1] | make branches DEST=REPO |"
@@ -208,3 +270,4 @@ discriminate:
 	$(Q)$(PYTHON) grading/discriminate.py $(if $(LAB),--lab $(LAB))
 
 -include $(KERN_OBJS:.o=.d)
+-include $(patsubst %,$(OBJ)/user/%.d,$(USER_PROGS)) $(USER_LIB_OBJS:.o=.d)

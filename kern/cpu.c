@@ -1,11 +1,16 @@
 #include "kern/cpu.h"
+#include "kern/percpu.h"
 #include "kern/x86.h"
 
 static uint32_t ext_edx, leaf1_ecx, leaf7_ebx;
 
+/* One load through GS (kern/percpu.h); valid from the first line of kmain. */
 int cpu_id(void)
 {
-	return 0;
+	int id;
+
+	asm volatile("movl %%gs:%c1, %0" : "=r"(id) : "i"(offsetof(struct percpu, id)));
+	return id;
 }
 
 void cpu_features_init(void)

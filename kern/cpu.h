@@ -1,6 +1,6 @@
 /*
- * Per-CPU identity. Until lab 4 brings up the other processors there is only
- * CPU 0; lab 4 replaces cpu_id() with a GS-based lookup.
+ * Per-CPU identity and CPU features. cpu_id() reads the per-CPU data that
+ * GS points at (kern/percpu.h); kern/smp.c brings up the other processors.
  */
 #ifndef KERN_CPU_H
 #define KERN_CPU_H
@@ -9,7 +9,11 @@
 
 #define MAX_CPUS 8
 
-/* cpu_id - index of the running CPU (0 = the bootstrap processor). */
+/*
+ * cpu_id - index of the running CPU (0 = the bootstrap processor). With
+ * interrupts on the answer can be stale by the time you use it, but no code
+ * here migrates between CPUs, so it is exact.
+ */
 int cpu_id(void);
 
 /* cpu_has_* - CPUID feature tests, cached by cpu_features_init(). */

@@ -1,3 +1,4 @@
+#include "kern/aspace.h"
 #include "kern/bootinfo.h"
 #include "kern/console.h"
 #include "kern/cpu.h"
@@ -6,7 +7,12 @@
 #include "kern/ktest.h"
 #include "kern/kvm.h"
 #include "kern/panic.h"
+#include "kern/percpu.h"
+#include "kern/proc.h"
+#include "kern/smp.h"
+#include "kern/syscall.h"
 #include "kern/trap.h"
+#include "kern/uaccess.h"
 #include "kern/x86.h"
 #include "lib/cmdline.h"
 
@@ -44,6 +50,7 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 {
 	const char *cmdline;
 
+	percpu_init(0, 0); /* GS: cpu_id() and spinlocks work from here on */
 	serial_init();
 	kprintf("\npagoda: booting (x86-64, Multiboot2)\n");
 	cpu_features_init();
@@ -52,12 +59,19 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	multiboot2_parse(magic, mbi_pa);
 	frame_init();
 	kvm_init();
+	aspace_boot();
 	ktest_init();
+	uaccess_init(); /* after aspace_boot: demand-zero faults come before fixups */
+	syscall_init_cpu();
+	proc_init();
 	print_boot_summary();
+	smp_init(); /* last: APs copy the BSP's CR0/CR4/EFER and syscall MSRs */
 
 	cmdline = boot_info.cmdline;
 	if (cmdline_get(cmdline, "test", NULL, 0) >= 0)
 		ktest_main(cmdline);
+	if (cmdline_get(cmdline, "run", NULL, 0) >= 0)
+		proc_run_from_cmdline(cmdline);
 	if (cmdline_get(cmdline, "halt", NULL, 0) >= 0) {
 		kprintf("pagoda: halt requested on the command line\n");
 		qemu_exit(EXIT_HALTED);

@@ -1,6 +1,9 @@
 /*
  * Spinlocks that disable interrupts while held and restore the previous
- * interrupt state on release, so they nest. Lab 4 runs several CPUs.
+ * interrupt state on release, so they nest. While waiting for a lock a CPU
+ * keeps the interrupt state it had before, and runs the relax hook (lab 4:
+ * serve TLB shootdown requests), so a holder that waits for this CPU's
+ * acknowledgement cannot deadlock with it.
  */
 #ifndef KERN_SPINLOCK_H
 #define KERN_SPINLOCK_H
@@ -22,5 +25,11 @@ struct spinlock {
 uint64_t spin_lock_irqsave(struct spinlock *l);
 void spin_unlock_irqrestore(struct spinlock *l, uint64_t flags);
 bool spin_holding(const struct spinlock *l);
+
+/*
+ * spin_set_relax_hook - fn runs repeatedly while a CPU waits for a lock
+ * (interrupts possibly off). It must not take locks. Set once at boot.
+ */
+void spin_set_relax_hook(void (*fn)(void));
 
 #endif

@@ -1,0 +1,72 @@
+/*
+ * TLB shootdown (lab 4). Changing a page-table entry does not change the
+ * translations other CPUs have cached: every CPU that may hold the old one
+ * must invalidate it before the frame behind it is reused. tlb_shootdown
+ * flushes this CPU directly and asks exactly the other CPUs that have the
+ * space loaded, by IPI, waiting until each has acknowledged.
+ *
+ * Counters (struct tlb_stats in kern/percpu.h) record every flush and IPI;
+ * the tests read them, because under TCG a full flush also drops global
+ * entries and some mistakes are only visible there.
+ */
+#ifndef KERN_TLB_H
+#define KERN_TLB_H
+
+#include "kern/percpu.h"
+
+struct aspace;
+
+/* More pages than this: one full flush instead of an invlpg each (as Linux). */
+#define TLB_FLUSH_CEILING 33
+/* An initiator waits this long for acknowledgements, then panics. */
+#define TLB_ACK_TIMEOUT_MS 3000
+
+/*
+ * tlb_shootdown - make every CPU drop its translations of as for the npages
+ * pages of 1 << shift bytes (PAGE_SHIFT, or 21 / 30 for huge pages) from va.
+ * For aspace_kernel() that is every CPU online and global entries too.
+ * Call after changing the entries and before freeing what they mapped; any
+ * locks may be held and interrupts may be off. Returns when every CPU
+ * concerned has invalidated; panics naming a CPU that does not acknowledge
+ * within TLB_ACK_TIMEOUT_MS.
+ */
+void tlb_shootdown(struct aspace *as, uint64_t va, uint64_t npages, unsigned shift);
+
+/*
+ * tlb_serve_requests - carry out (and acknowledge) the flush requests other
+ * CPUs posted to this CPU. Called by the IPI handler, and by any CPU that
+ * spins, interrupts off, waiting for something (a lock, acknowledgements).
+ */
+void tlb_serve_requests(void);
+
+/* tlb_init - register the IPI vector and the spinlock relax hook. BSP, once. */
+void tlb_init(void);
+
+/* ---- Primitives for kern/tlb.c: each flushes this CPU and counts it ------ */
+
+/* tlb_invlpg - invalidate the page containing va (global entry included). */
+void tlb_invlpg(uint64_t va);
+/* tlb_flush_nonglobal - reload CR3: drops every entry except global ones. */
+void tlb_flush_nonglobal(void);
+/* tlb_flush_global - toggle CR4.PGE: drops every entry, global ones included. */
+void tlb_flush_global(void);
+/* tlb_send_ipi - send the flush IPI to CPU cpu (counted as sent). */
+void tlb_send_ipi(int cpu);
+/*
+ * tlb_report_timeout - CPU cpu has not acknowledged in time: panic naming
+ * it and the request. Only when a test armed tlb_test_timeout does it return
+ * (true): the caller then stops waiting and returns.
+ */
+bool tlb_report_timeout(int cpu, const struct tlb_request *req);
+
+/* Test support: arm to have tlb_report_timeout record instead of panicking. */
+struct tlb_timeout_probe {
+	volatile bool armed;
+	volatile int cpu; /* the CPU reported, -1 if none */
+};
+extern struct tlb_timeout_probe tlb_test_timeout;
+
+/* tlb_stats_sum - the sum of every online CPU's counters into *out. */
+void tlb_stats_sum(struct tlb_stats *out);
+
+#endif

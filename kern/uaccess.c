@@ -1,0 +1,130 @@
+/*
+ * Lab 3: validating user pointers and copying to and from user memory
+ * without trusting them. See kern/uaccess.h for the contracts and
+ * handouts/lab3.md for the why. The copy loops themselves, with their
+ * exception-table entries, are in kern/uaccess_asm.S.
+ */
+#include "kern/extable.h"
+#include "kern/trap.h"
+#include "kern/uaccess.h"
+#include "kern/x86.h"
+#include "lib/errno.h"
+#include "lib/string.h"
+
+/* kern/uaccess_asm.S returns -14 for -EFAULT. */
+_Static_assert(EFAULT == 14, "kern/uaccess_asm.S hard-codes EFAULT");
+
+bool access_ok(const void __user *ptr, size_t len)
+{
+	/* LAB 3 BEGIN: the range must end at or below USER_MAX; beware of ptr + len wrapping */
+	uintptr_t start = (uintptr_t)ptr;
+
+	/* Compare lengths rather than computing start + len, which can wrap. */
+	return start <= USER_MAX && len <= USER_MAX - start;
+	/* LAB 3 STUB
+	(void)ptr;
+	(void)len;
+	return false;
+	LAB 3 END */
+}
+
+size_t copy_from_user(void *dst, const void __user *src, size_t n)
+{
+	/* LAB 3 BEGIN: check, copy with __uaccess_copy, then zero the uncopied tail of dst */
+	size_t left = n;
+
+	if (access_ok(src, n))
+		left = __uaccess_copy(dst, (const void *)src, n);
+	/* Never hand the caller stale kernel bytes where the user's were missing. */
+	if (left)
+		memset((char *)dst + (n - left), 0, left);
+	return left;
+	/* LAB 3 STUB
+	(void)dst;
+	(void)src;
+	return n;
+	LAB 3 END */
+}
+
+size_t copy_to_user(void __user *dst, const void *src, size_t n)
+{
+	/* LAB 3 BEGIN: check, then copy with __uaccess_copy */
+	if (!access_ok(dst, n))
+		return n;
+	return __uaccess_copy((void *)dst, src, n);
+	/* LAB 3 STUB
+	(void)dst;
+	(void)src;
+	return n;
+	LAB 3 END */
+}
+
+long strncpy_from_user(char *dst, const char __user *src, long count)
+{
+	/* LAB 3 BEGIN: clamp to the user range, copy with __uaccess_strncpy, tell the three outcomes apart */
+	uintptr_t start = (uintptr_t)src;
+	size_t max;
+	long len;
+
+	if (count <= 0)
+		return 0;
+	if (start >= USER_MAX)
+		return -EFAULT;
+	/* Never read past the user range, even if count would allow it. */
+	max = MIN((size_t)count, USER_MAX - start);
+	len = __uaccess_strncpy(dst, (const char *)src, max);
+	if (len < 0)
+		return -EFAULT;
+	/* No NUL before the end of the user range: the string is not valid. */
+	if ((size_t)len == max && max < (size_t)count)
+		return -EFAULT;
+	return len;
+	/* LAB 3 STUB
+	(void)dst;
+	(void)src;
+	(void)count;
+	return -EFAULT;
+	LAB 3 END */
+}
+
+bool uaccess_fault_handler(struct trapframe *tf)
+{
+	/* LAB 3 BEGIN: only faults in kernel mode; extable_fixup does the lookup */
+	/* A fault in user mode is the process's own; the exception table covers kernel code. */
+	if (tf->cs & 3)
+		return false;
+	return extable_fixup(tf);
+	/* LAB 3 STUB
+	(void)tf;
+	return false;
+	LAB 3 END */
+}
+
+void uaccess_init_cpu(void)
+{
+	/* LAB 3 BEGIN: SMEP and SMAP in CR4 (only if CPUID has them), WP in CR0 */
+	uint64_t cr4 = read_cr4();
+
+	/* Setting a CR4 bit the CPU lacks hangs TCG: ask CPUID first. */
+	if (cpu_has_smep())
+		cr4 |= CR4_SMEP;
+	if (cpu_has_smap())
+		cr4 |= CR4_SMAP;
+	write_cr4(cr4);
+	/* Without WP the kernel writes through read-only user mappings. */
+	write_cr0(read_cr0() | CR0_WP);
+	/* LAB 3 STUB
+	LAB 3 END */
+}
+
+void uaccess_init(void)
+{
+	extable_init();
+	/* LAB 3 BEGIN: register uaccess_fault_handler for every fault a bad user pointer can raise */
+	trap_register_fault_handler(T_PGFLT, uaccess_fault_handler);
+	/* Non-canonical pointers fault with #GP rather than #PF. */
+	trap_register_fault_handler(T_GPFLT, uaccess_fault_handler);
+	/* LAB 3 STUB
+	LAB 3 END */
+	uaccess_init_cpu();
+}
