@@ -32,6 +32,7 @@
  */
 
 struct tlb_timeout_probe tlb_test_timeout = { .armed = false, .cpu = -1 };
+unsigned tlb_ack_timeout_ms = 3000;
 
 /* Counters are bumped from interrupt handlers too: one locked add each. */
 #define STAT_INC(field) __atomic_fetch_add(&this_cpu()->tlb.field, 1, __ATOMIC_RELAXED)

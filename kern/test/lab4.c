@@ -576,6 +576,11 @@ static void deaf_release(void *arg)
 		pause();
 }
 
+static void restore_ack_timeout(void *saved)
+{
+	tlb_ack_timeout_ms = (unsigned)(uintptr_t)saved;
+}
+
 KTEST(lab4, timeout)
 {
 	static struct aspace space;
@@ -583,6 +588,8 @@ KTEST(lab4, timeout)
 	int victim = 2;
 	uint64_t t0, ms;
 
+	ktest_defer(restore_ack_timeout, (void *)(uintptr_t)tlb_ack_timeout_ms);
+	tlb_ack_timeout_ms = 500;
 	smptest_need_cpus(NCPUS);
 	d = (struct deaf){ .as = new_space(&space) };
 	KT_EQ_ERR(smp_call(victim, deaf_cpu, &d), 0);
