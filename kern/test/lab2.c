@@ -934,7 +934,7 @@ static void run_model(void *arg)
 {
 	struct model_run *run = arg;
 
-	run->ret = as_model_run(&kernel_env, ktest_rng(), 3000, run->msg, sizeof(run->msg));
+	run->ret = as_model_run(&kernel_env, ktest_rng(), 10000, run->msg, sizeof(run->msg));
 }
 
 KTEST(lab2, model)
