@@ -64,16 +64,22 @@ static pte_t pte_bits(unsigned prot)
 	return bits;
 }
 
-/* check_range - whether [va, va + len) is a valid range of as (kern/aspace.h). */
+/*
+ * check_range - whether [va, va + len) is a valid range of as: 0, -EINVAL
+ * (empty or unaligned), -EOVERFLOW (wraps around) or -EFAULT (outside the
+ * space's half). See kern/aspace.h.
+ */
 static int check_range(const struct aspace *as, uint64_t va, uint64_t len)
 {
 	uint64_t last = va + len - 1;
 
-	if (!len || !IS_ALIGNED(va, PAGE_SIZE) || !IS_ALIGNED(len, PAGE_SIZE) || last < va)
+	if (!len || !IS_ALIGNED(va, PAGE_SIZE) || !IS_ALIGNED(len, PAGE_SIZE))
 		return -EINVAL;
+	if (last < va)
+		return -EOVERFLOW;
 	if (as->kernel)
-		return va >= KERNEL_HALF ? 0 : -EINVAL;
-	return last < USER_TOP ? 0 : -EINVAL;
+		return va >= KERNEL_HALF ? 0 : -EFAULT;
+	return last < USER_TOP ? 0 : -EFAULT;
 }
 
 /* check_prot - whether prot is allowed in as, given the bits that may appear. */
@@ -433,8 +439,10 @@ int aspace_map(struct aspace *as, uint64_t va, paddr_t pa, uint64_t len, unsigne
 {
 	struct map_args m = { .kind = MAP_PHYS, .va = va, .pa = pa };
 
-	if (!IS_ALIGNED(pa, PAGE_SIZE) || (pa & ~PTE_ADDR_MASK) || pa + len < pa)
+	if (!IS_ALIGNED(pa, PAGE_SIZE) || (pa & ~PTE_ADDR_MASK))
 		return -EINVAL;
+	if (pa + len < pa)
+		return -EOVERFLOW;
 	return map_range(as, &m, len, prot);
 }
 

@@ -89,7 +89,9 @@ void aspace_destroy(struct aspace *as);
  * range inside the space's half (the user half [0, USER_TOP) for a process
  * space; the kernel half for aspace_kernel(), where it may end at 2^64). prot
  * is a set of AS_* bits; AS_USER only in the user half, AS_GLOBAL only in the
- * kernel half. A bad argument is -EINVAL and changes nothing. Each call takes
+ * kernel half. A bad argument changes nothing and returns: -EINVAL for an
+ * empty or unaligned range or a bad prot, -EOVERFLOW for a range that wraps
+ * around, -EFAULT for one outside the space's half. Each call takes
  * the space's lock; call with no lock held that a fault handler may need.
  */
 

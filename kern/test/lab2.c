@@ -434,8 +434,9 @@ KTEST(lab2, map)
 	KT_EQ_ERR(try_map(as, va + 8, f[0], PAGE_SIZE, 0), -EINVAL);
 	KT_EQ_ERR(try_map(as, va - PAGE_SIZE, f[0] + 8, PAGE_SIZE, 0), -EINVAL);
 	KT_EQ_ERR(try_map(as, va - PAGE_SIZE, f[0], 0, 0), -EINVAL);
-	KT_EQ_ERR(try_map(as, USER_TOP - PAGE_SIZE, f[0], 2 * PAGE_SIZE, 0), -EINVAL);
-	KT_EQ_ERR(try_map(as, KMAP_BASE, f[0], PAGE_SIZE, 0), -EINVAL);
+	KT_EQ_ERR(try_map(as, USER_TOP - PAGE_SIZE, f[0], 2 * PAGE_SIZE, 0), -EFAULT);
+	KT_EQ_ERR(try_map(as, KMAP_BASE, f[0], PAGE_SIZE, 0), -EFAULT);
+	KT_EQ_ERR(try_map(as, va, f[0], -PAGE_SIZE, 0), -EOVERFLOW);
 	KT_EQ_ERR(try_map(as, va - PAGE_SIZE, f[0], PAGE_SIZE, AS_GLOBAL), -EINVAL);
 	for (int i = 0; i < n; i++)
 		check_map(as, va + i * PAGE_SIZE + 8 * i, f[i] + 8 * i, PT_LEVEL_PT,
@@ -794,7 +795,7 @@ KTEST(lab2, kernel_shared)
 	write_ok(kva + 16, 0x5a11ed);
 	activate(aspace_kernel());
 	KT_EQ_HEX(read_ok(kva + 16), 0x5a11ed);
-	KT_EQ_ERR(try_map(k, uva, f1, PAGE_SIZE, 0), -EINVAL);
+	KT_EQ_ERR(try_map(k, uva, f1, PAGE_SIZE, 0), -EFAULT);
 	KT_EQ_ERR(try_map(k, kva + PAGE_SIZE, f1, PAGE_SIZE, AS_USER), -EINVAL);
 	/* Unmapped: gone everywhere; the shared PDPT stays, the PML4 entry never changes. */
 	UNMAP(k, kva, PAGE_SIZE);

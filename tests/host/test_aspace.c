@@ -165,15 +165,15 @@ START_TEST(test_bad_args)
 	ck_assert_int_eq(aspace_map(&as, VA, PA + 1, PAGE_SIZE, 0), -EINVAL);
 	ck_assert_int_eq(aspace_map(&as, VA, PA, 0, 0), -EINVAL);
 	ck_assert_int_eq(aspace_map(&as, VA, PA, 100, 0), -EINVAL);
-	ck_assert_int_eq(aspace_map(&as, USER_TOP - PAGE_SIZE, PA, 2 * PAGE_SIZE, 0), -EINVAL);
-	ck_assert_int_eq(aspace_map(&as, KMAP_BASE, PA, PAGE_SIZE, 0), -EINVAL);
+	ck_assert_int_eq(aspace_map(&as, USER_TOP - PAGE_SIZE, PA, 2 * PAGE_SIZE, 0), -EFAULT);
+	ck_assert_int_eq(aspace_map(&as, KMAP_BASE, PA, PAGE_SIZE, 0), -EFAULT);
 	ck_assert_int_eq(aspace_map(&as, VA, PA, PAGE_SIZE, AS_GLOBAL), -EINVAL);
 	ck_assert_int_eq(aspace_map(&as, VA, PA, PAGE_SIZE, 0x100), -EINVAL);
-	ck_assert_int_eq(aspace_alloc(&as, VA, -PAGE_SIZE, 0), -EINVAL);
+	ck_assert_int_eq(aspace_alloc(&as, VA, -PAGE_SIZE, 0), -EOVERFLOW);
 	ck_assert_int_eq(aspace_unmap(&as, VA, 0), -EINVAL);
-	ck_assert_int_eq(aspace_unmap(&as, KMAP_BASE, PAGE_SIZE), -EINVAL);
+	ck_assert_int_eq(aspace_unmap(&as, KMAP_BASE, PAGE_SIZE), -EFAULT);
 	ck_assert_int_eq(aspace_protect(&as, VA, PAGE_SIZE, AS_GLOBAL), -EINVAL);
-	ck_assert_int_eq(aspace_map(k, VA, PA, PAGE_SIZE, 0), -EINVAL);
+	ck_assert_int_eq(aspace_map(k, VA, PA, PAGE_SIZE, 0), -EFAULT);
 	ck_assert_int_eq(aspace_map(k, KMAP_BASE, PA, PAGE_SIZE, AS_USER), -EINVAL);
 	/* The last page of the user half and of the address space are fine. */
 	ck_assert_int_eq(aspace_map(&as, USER_TOP - PAGE_SIZE, PA, PAGE_SIZE, 0), 0);
