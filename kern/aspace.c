@@ -330,6 +330,7 @@ struct map_args {
 	paddr_t pa; /* MAP_PHYS: what va maps to */
 	pte_t bits; /* pte_bits(prot) */
 	int level; /* the level of the leaves this walk makes */
+	int top; /* the largest leaves allowed: PT, PD or (AS_HUGE_1G) PDPT */
 };
 
 /* range_is_free - a visitor: -EEXIST at anything mapped or reserved. */
@@ -385,31 +386,57 @@ static int map_level(struct aspace *as, struct map_args *m, uint64_t va, uint64_
 }
 
 /*
- * map_leaves - the leaves of a free range: 2 MiB ones where a MAP_PHYS
- * request lets va and pa both be 2 MiB aligned, 4 KiB ones around them.
+ * map_leaves - the leaves of [va, va + len) in a free range, none larger
+ * than m->top: the largest that fit, smaller ones before and after them
+ * (4 KiB up to a 2 MiB boundary, 2 MiB pages up to a 1 GiB one, ...).
  */
-static int map_leaves(struct aspace *as, struct map_args *m, uint64_t len)
+static int map_leaves(struct aspace *as, struct map_args *m, uint64_t va, uint64_t len,
+		      int level)
 {
-	/* LAB 2 BEGIN: head in 4K pages up to a 2M boundary, 2M body, 4K tail (section 3) */
-	uint64_t head = len, body = 0;
+	/* LAB 2 BEGIN: head in smaller pages up to a boundary of this size, body, tail (section 3) */
+	uint64_t size = pt_level_size(level), head, body;
 	int r;
 
-	if (m->kind == MAP_PHYS && IS_ALIGNED(m->va ^ m->pa, HUGE_2M)) {
-		head = MIN(ROUNDUP(m->va, HUGE_2M) - m->va, len);
-		body = ROUNDDOWN(len - head, HUGE_2M);
-	}
-	r = map_level(as, m, m->va, head, PT_LEVEL_PT);
+	if (level == PT_LEVEL_PT || level > m->top)
+		return level == PT_LEVEL_PT ? map_level(as, m, va, len, PT_LEVEL_PT) :
+					      map_leaves(as, m, va, len, level - 1);
+	/* At the top of the address space ROUNDUP wraps to 0: 0 - va is still right. */
+	head = MIN(ROUNDUP(va, size) - va, len);
+	body = ROUNDDOWN(len - head, size);
+	r = map_leaves(as, m, va, head, level - 1);
 	if (!r)
-		r = map_level(as, m, m->va + head, body, PT_LEVEL_PD);
+		r = map_level(as, m, va + head, body, level);
 	if (!r)
-		r = map_level(as, m, m->va + head + body, len - head - body, PT_LEVEL_PT);
+		r = map_leaves(as, m, va + head + body, len - head - body, level - 1);
 	return r;
 	/* LAB 2 STUB
 	(void)as;
 	(void)m;
+	(void)va;
 	(void)len;
+	(void)level;
 	(void)map_level;
 	return -ENOSYS;
+	LAB 2 END */
+}
+
+/*
+ * largest_leaf - the top level map_leaves may use for m's request: 2 MiB
+ * pages for a physical mapping whose va and pa agree modulo 2 MiB, 1 GiB ones
+ * if asked for and they agree modulo 1 GiB; owned and lazy pages are 4 KiB.
+ */
+static int largest_leaf(const struct map_args *m, unsigned prot)
+{
+	/* LAB 2 BEGIN: a huge page maps an aligned va to an aligned pa (section 3) */
+	if (m->kind != MAP_PHYS || !IS_ALIGNED(m->va ^ m->pa, HUGE_2M))
+		return PT_LEVEL_PT;
+	if ((prot & AS_HUGE_1G) && IS_ALIGNED(m->va ^ m->pa, HUGE_1G))
+		return PT_LEVEL_PDPT;
+	return PT_LEVEL_PD;
+	/* LAB 2 STUB
+	(void)m;
+	(void)prot;
+	return PT_LEVEL_PT;
 	LAB 2 END */
 }
 
@@ -423,10 +450,11 @@ static int map_range(struct aspace *as, struct map_args *m, uint64_t len, unsign
 	if (r)
 		return r;
 	m->bits = pte_bits(prot);
+	m->top = largest_leaf(m, prot);
 	as_lock(as);
 	r = walk(as, m->va, len, range_is_free, PT_LEVEL_PT, false, NULL);
 	if (!r) {
-		r = map_leaves(as, m, len);
+		r = map_leaves(as, m, m->va, len, PT_LEVEL_PDPT);
 		/* The range was free: everything in it now is ours to take back. */
 		if (r)
 			unmap_locked(as, m->va, len);

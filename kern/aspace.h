@@ -42,9 +42,15 @@
 #define AS_USER 0x4 /* user-accessible: user half only */
 #define AS_GLOBAL 0x8 /* global TLB entry (PTE_G): kernel half only */
 #define AS_NOCACHE 0x10 /* uncached (PCD|PWT), for device memory */
+/*
+ * aspace_map only: 1 GiB leaves where va and pa are both 1 GiB aligned and a
+ * whole GiB fits (the CPU must have them: cpu_has_1g_pages()). 2 MiB leaves
+ * need no asking.
+ */
+#define AS_HUGE_1G 0x20
 /* The bits aspace_protect changes; the others are fixed at map time. */
 #define AS_PROT_MASK (AS_WRITE | AS_EXEC | AS_USER)
-#define AS_ALL_MASK (AS_PROT_MASK | AS_GLOBAL | AS_NOCACHE)
+#define AS_ALL_MASK (AS_PROT_MASK | AS_GLOBAL | AS_NOCACHE | AS_HUGE_1G)
 
 /* Software bits in leaf entries (the MMU ignores them, kern/pgtable.h). */
 #define AS_PTE_OWNED (1UL << 9) /* present leaf: the frame belongs to the space */

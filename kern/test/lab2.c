@@ -462,6 +462,36 @@ KTEST(lab2, map)
 	expect_fault(va + n * PAGE_SIZE, false, 0, "nothing is mapped there");
 }
 
+/*
+ * map_1g_pages - 1 GiB leaves only when asked (AS_HUGE_1G), and a 4 KiB
+ * unmap inside one splits it into 2 MiB pages around a table of 4 KiB ones.
+ * The physical range is never touched: only the tables are checked.
+ */
+static void map_1g_pages(void)
+{
+	struct aspace *as = new_space();
+	size_t base = frame_free_count();
+	uint64_t va = rand_user_va(HUGE_1G), off = rng_below(ktest_rng(), HUGE_1G);
+	uint64_t hole = va + HUGE_2M * (1 + rng_below(ktest_rng(), 500)) + PAGE_SIZE;
+	paddr_t pa = 2 * HUGE_1G;
+
+	MAP(as, va, pa, HUGE_1G, AS_HUGE_1G);
+	check_map(as, va + off, pa + off, PT_LEVEL_PDPT, F_RO);
+	check_frames(base, 1, "one 1 GiB page: a PDPT and no other table");
+	MAP(as, va + HUGE_1G, pa, HUGE_1G, 0);
+	check_map(as, va + HUGE_1G + off, pa + off, PT_LEVEL_PD, F_RO);
+	UNMAP(as, va + HUGE_1G, HUGE_1G);
+	UNMAP(as, hole, PAGE_SIZE);
+	check_unmapped(as, hole);
+	check_map(as, hole - PAGE_SIZE, pa + (hole - PAGE_SIZE - va), PT_LEVEL_PT, F_RO);
+	check_map(as, hole + PAGE_SIZE, pa + (hole + PAGE_SIZE - va), PT_LEVEL_PT, F_RO);
+	/* The hole is past the first 2 MiB, which stays one 2 MiB page. */
+	check_map(as, va + off % HUGE_2M, pa + off % HUGE_2M, PT_LEVEL_PD, F_RO);
+	check_frames(base, 3, "the split: PDPT, a PD of 2 MiB pages and one PT");
+	UNMAP(as, va, HUGE_1G);
+	check_frames(base, 0, "everything unmapped: tables freed");
+}
+
 KTEST(lab2, map_huge)
 {
 	struct aspace *as = new_space();
@@ -492,6 +522,8 @@ KTEST(lab2, map_huge)
 	/* va and pa congruent modulo 2 MiB or no large page at all. */
 	MAP(as, va + HUGE_1G, pa + PAGE_SIZE, HUGE_2M, AS_WRITE);
 	check_map(as, va + HUGE_1G + HUGE_2M - PAGE_SIZE, pa + HUGE_2M, PT_LEVEL_PT, F_RW);
+	if (cpu_has_1g_pages())
+		map_1g_pages();
 }
 
 KTEST(lab2, alloc)
