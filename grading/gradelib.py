@@ -22,20 +22,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grading"))
 import isocmdline  # noqa: E402
 
-QEMU = "qemu-system-x86_64"
+import qemucmd  # noqa: E402
+from qemucmd import (QEMU, EXIT_PASSED, EXIT_FAILED, EXIT_PANIC, EXIT_HALTED,  # noqa: E402,F401
+                     EXIT_RESET)
 
-# isa-debug-exit statuses (kern/panic.h): QEMU exits with (code << 1) | 1.
-EXIT_PASSED, EXIT_FAILED, EXIT_PANIC, EXIT_HALTED = 33, 35, 37, 39
-# With -no-reboot a triple fault (a reset) makes QEMU exit with status 0,
-# which the kernel itself can never produce.
-EXIT_RESET = 0
-
-PASS, FAIL, PANIC, TRIPLE, TIMEOUT, BUILD, ERROR = (
-    "pass", "fail", "panic", "triple-fault", "timeout", "build-error", "error")
+PASS, FAIL, PANIC, TRIPLE, TIMEOUT, BUILD, ERROR, KILLED = (
+    "pass", "fail", "panic", "triple-fault", "timeout", "build-error", "error", "killed")
 CLASS_TEXT = {
     PASS: "OK", FAIL: "FAIL", PANIC: "FAIL (kernel panic)",
     TRIPLE: "FAIL (triple fault: QEMU reset)", TIMEOUT: "FAIL (timeout: no progress)",
     BUILD: "FAIL (build error)", ERROR: "FAIL (grader error)",
+    KILLED: "FAIL (QEMU killed by a signal)",
 }
 
 # Limits scale with the machine (see calibrate()); these are the floors.
@@ -134,17 +131,6 @@ class Qmp:
             pass
 
 
-def qemu_command(iso, cpus=1, mem="256M", kvm=False, qmp_path=None, extra=()):
-    accel = ["-accel", "kvm", "-cpu", "host,-arch-capabilities"] if kvm else \
-        ["-accel", "tcg" + (",thread=multi" if cpus > 1 else ""), "-cpu", "max"]
-    cmd = [QEMU, "-cdrom", iso, "-boot", "d", "-m", mem, "-smp", str(cpus)] + accel + [
-        "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-        "-net", "none", "-display", "none", "-serial", "stdio", "-monitor", "none"]
-    if qmp_path:
-        cmd += ["-qmp", "unix:%s,server=on,wait=off" % qmp_path]
-    return cmd + list(extra)
-
-
 class Boot:
     """Boot the ISO once with a command line and follow the protocol.
 
@@ -154,9 +140,9 @@ class Boot:
     """
 
     def __init__(self, iso, cmdline, workdir, log_path, cpus=1, no_progress=30.0,
-                 test_cap=None, on_line=None, sync_handlers=None, kvm=False):
+                 test_cap=None, on_line=None, sync_handlers=None, kvm=False, smp="det"):
         self.iso, self.cmdline, self.workdir = iso, cmdline, workdir
-        self.log_path, self.cpus, self.kvm = log_path, cpus, kvm
+        self.log_path, self.cpus, self.kvm, self.smp = log_path, cpus, kvm, smp
         self.no_progress = no_progress
         # A test that keeps printing but never ends; generous, because a
         # 4-CPU boot on 2 host cores can run many times slower when loaded.
@@ -170,7 +156,8 @@ class Boot:
         run_iso = os.path.join(tmp, "run.iso")
         qmp_path = os.path.join(tmp, "qmp.sock") if self.sync_handlers else None
         isocmdline.write_iso(self.iso, run_iso, self.cmdline)
-        cmd = qemu_command(run_iso, self.cpus, kvm=self.kvm, qmp_path=qmp_path)
+        cmd = qemucmd.qemu_command(run_iso, self.cpus, smp=self.smp, kvm=self.kvm,
+                                   qmp_path=qmp_path)
         start = time.time()
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, start_new_session=True)
@@ -313,6 +300,8 @@ def crash_class(outcome):
         return TIMEOUT
     if outcome.status == EXIT_PANIC:
         return PANIC
+    if outcome.status is not None and outcome.status < 0:
+        return KILLED
     if outcome.status == EXIT_RESET:
         return TRIPLE
     return ERROR
@@ -325,6 +314,9 @@ def crash_reasons(outcome, limit):
         what = "no serial output for %.0fs" % limit if outcome.ended == "timeout" else \
             "the test ran longer than its limit"
         return ["the kernel hung (%s); killed QEMU" % what]
+    if cls == KILLED:
+        return [qemucmd.explain_exit(outcome.status)[0] + "; the run was not completed"] + \
+            outcome.lines[-5:]
     if cls == TRIPLE:
         return ["QEMU reset the machine (a triple fault: an exception while handling one, "
                 "e.g. a bad IDT, stack or page table); with -no-reboot it exits"]
@@ -341,11 +333,13 @@ def crash_reasons(outcome, limit):
 class Grader:
     """Runs a lab's tests, isolating crashes, and scores them."""
 
-    def __init__(self, iso, logdir, seed=None, kvm=False, no_progress=None, printer=None):
+    def __init__(self, iso, logdir, seed=None, kvm=False, no_progress=None, printer=None,
+                 smp="det"):
         self.iso = iso
         self.logdir = logdir
         self.seed = seed if seed is not None else random.randrange(1, 2**31)
         self.kvm = kvm
+        self.smp = smp
         self.no_progress = no_progress
         self.printer = printer or (lambda s: None)
         self.boots = 0
@@ -411,7 +405,7 @@ class Grader:
 
             out = Boot(self.iso, cmdline.strip(), self.logdir, log_path, cpus=cpus,
                        no_progress=limit, on_line=on_line, sync_handlers=sync_handlers,
-                       kvm=self.kvm).run()
+                       kvm=self.kvm, smp=self.smp).run()
             end = time.time()
             got, crashed, not_started = parse_results(remaining, out)
             got = {name: r for name, r in got.items() if name in remaining}

@@ -12,6 +12,8 @@
 #define LAPIC_LVT_LINT0 0x350
 #define LAPIC_LVT_LINT1 0x360
 #define LAPIC_LVT_ERROR 0x370
+#define LAPIC_TIMER_INIT 0x380
+#define LAPIC_TIMER_DIV 0x3e0
 
 #define SVR_ENABLE 0x100
 #define LVT_MASKED 0x10000
@@ -20,6 +22,7 @@
 #define ICR_STARTUP 0x600
 #define ICR_PENDING 0x1000
 #define ICR_ASSERT 0x4000
+#define TIMER_DIV_1 0xb
 
 static volatile uint32_t *regs;
 
@@ -100,4 +103,11 @@ void lapic_send_init(uint32_t apic_id)
 void lapic_send_sipi(uint32_t apic_id, uint8_t page)
 {
 	send_icr(apic_id, ICR_STARTUP | page);
+}
+
+void lapic_timer_oneshot(uint8_t vector, uint32_t count)
+{
+	lapic_write(LAPIC_TIMER_DIV, TIMER_DIV_1);
+	lapic_write(LAPIC_LVT_TIMER, vector); /* one-shot mode, unmasked */
+	lapic_write(LAPIC_TIMER_INIT, count);
 }

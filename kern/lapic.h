@@ -10,6 +10,7 @@
 /* Interrupt vectors of the inter-processor interrupts (highest priority class). */
 #define VEC_TLB_FLUSH 0xf0	/* kern/tlb.c: carry out the flush requests posted to us */
 #define VEC_CALL 0xf1		/* kern/smp.c: wake an idle AP to run smp_call work */
+#define VEC_TICK 0xe0		/* kern/test/smp.c: a test's preemption tick */
 #define VEC_SPURIOUS 0xff
 
 /*
@@ -35,6 +36,13 @@ void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
 /* lapic_send_init / lapic_send_sipi - the AP start-up sequence (kern/smp.c). */
 void lapic_send_init(uint32_t apic_id);
 void lapic_send_sipi(uint32_t apic_id, uint8_t page);
+
+/*
+ * lapic_timer_oneshot - interrupt this CPU once with `vector` after `count`
+ * bus ticks (divide by 1; a tick is 1 ns under QEMU). Re-arming replaces a
+ * pending countdown. This CPU only; interrupts off or on.
+ */
+void lapic_timer_oneshot(uint8_t vector, uint32_t count);
 
 /* lapic_ready - whether lapic_init has run on the BSP (more than one CPU). */
 bool lapic_ready(void);

@@ -43,14 +43,27 @@ static bool probe_fixup(struct trapframe *tf)
 	return true;
 }
 
-static void register_probe_handler(void)
+static void tick(struct trapframe *tf)
+{
+	(void)tf;
+	pause(); /* round-robin TCG: the other CPUs run now */
+	lapic_eoi();
+}
+
+static void register_handlers(void)
 {
 	static bool done;
 
 	if (!done) {
 		trap_register_fault_handler(T_PGFLT, probe_fixup);
+		trap_register_irq(VEC_TICK, tick);
 		done = true;
 	}
+}
+
+void smptest_preempt_in(unsigned ns)
+{
+	lapic_timer_oneshot(VEC_TICK, ns);
 }
 
 bool smptest_probe_read(uint64_t va, uint64_t *val)
@@ -73,7 +86,7 @@ static void join_quietly(void *arg)
 
 void smptest_need_cpus(int n)
 {
-	register_probe_handler();
+	register_handlers();
 	KT_ASSERT_MSG(smp_ncpus() >= n, "this test needs %d CPUs (boot with -smp 4); %d online", n,
 		      smp_ncpus());
 }
@@ -156,6 +169,7 @@ static void demo_reader(void *arg)
 		int ph = __atomic_load_n(&d->phase, __ATOMIC_ACQUIRE);
 		uint64_t v = *(volatile uint64_t *)d->va;
 
+		pause(); /* lets the next vCPU run under round-robin TCG; no TLB effect */
 		if (ph == 2)
 			break;
 		if (ph == 0) {

@@ -38,6 +38,15 @@ void smptest_snap(struct stats_snap *s);
 /* smptest_delta - CPU cpu's counter `field` now minus in *s. */
 #define SMPTEST_DELTA(s, c, field) (percpu_of(c)->tlb.field - (s)->cpu[c].field)
 
+/*
+ * smptest_preempt_in - interrupt this CPU once, ns nanoseconds from now, with
+ * a handler that executes PAUSE. In SMP=det (round-robin TCG) a CPU runs until
+ * it pauses or halts, so the other CPUs could never act in the middle of a
+ * loop that does not pause (a copy in progress); this lets them, at a point
+ * that is the same every run. This CPU only.
+ */
+void smptest_preempt_in(unsigned ns);
+
 /* smptest_ms - milliseconds since TSC value t0. */
 uint64_t smptest_ms(uint64_t t0);
 
