@@ -37,22 +37,35 @@ unsigned tlb_ack_timeout_ms = 3000;
 /* Counters are bumped from interrupt handlers too: one locked add each. */
 #define STAT_INC(field) __atomic_fetch_add(&this_cpu()->tlb.field, 1, __ATOMIC_RELAXED)
 
+/*
+ * Count a flush, then PAUSE. Under SMP=det (round-robin TCG) CPUs interleave
+ * only where one executes PAUSE or HLT; pausing after each flush lets the
+ * other CPUs run between two flushes of a request, so that the tests can see
+ * an acknowledgement sent before the flushes it promises. On hardware a
+ * PAUSE costs less than the invalidation before it.
+ */
+static void count_flush(uint64_t *counter)
+{
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+	pause();
+}
+
 void tlb_invlpg(uint64_t va)
 {
 	invlpg(va);
-	STAT_INC(invlpg);
+	count_flush(&this_cpu()->tlb.invlpg);
 }
 
 void tlb_flush_nonglobal(void)
 {
 	write_cr3(read_cr3());
-	STAT_INC(full_flush);
+	count_flush(&this_cpu()->tlb.full_flush);
 }
 
 void tlb_flush_global(void)
 {
 	flush_tlb_all();
-	STAT_INC(global_flush);
+	count_flush(&this_cpu()->tlb.global_flush);
 }
 
 void tlb_send_ipi(int cpu)
