@@ -206,6 +206,13 @@ grade-lab%: $(ISO)
 	@$(call need,$(QEMU),qemu-system-x86)
 	$(Q)$(PYTHON) grading/grade.py --obj $(OBJ) --no-build --lab $* $(GRADEFLAGS)
 
+# make soak SEEDS=200 LAB=2: grade over many seeds, list each failure with its seed.
+SEEDS ?= 20
+.PHONY: soak
+soak: $(ISO)
+	@$(call need,$(QEMU),qemu-system-x86)
+	$(Q)$(PYTHON) grading/soak.py --obj $(OBJ) --seeds $(SEEDS) $(GRADE_LABS) $(SOAKFLAGS)
+
 # make bench: the manual benchmark tests, not graded: lab 3's copy_from_user
 # against memcpy on one CPU, then lab 4's TLB shootdown costs in each SMP mode.
 BENCH_CPUS ?= 4
@@ -244,6 +251,7 @@ help:
 	@echo "make gdb           connect GDB to it (uses .gdbinit)"
 	@echo "make check         host unit tests (Check framework)"
 	@echo "make grade         grade every lab (LAB=N for one; or make grade-labN)"
+	@echo "make soak          grade over SEEDS=N seeds (LAB=N), list every failing seed"
 	@echo "make bench         copy_from_user vs memcpy (and lab 4's TLB) benchmarks"
 	@echo "make test          everything CI runs; ends with 'N passed, N failed'"
 	@echo "make compile_commands.json   for clangd"

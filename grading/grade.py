@@ -47,14 +47,6 @@ def print_summary(report, emit):
     emit("Lab %d (%s): %d/%d" % (report.lab, report.title, report.score, report.max_score))
 
 
-def usable_cpus():
-    """Host CPUs this process may run on (taskset, cgroup affinity)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS
-        return os.cpu_count() or 1
-
-
 def run_parallel(fn, items, jobs):
     threads = []
     for item in items:
@@ -84,7 +76,7 @@ def main():
     ap.add_argument("--timeout", type=float,
                     help="seconds without serial output before a boot counts as hung "
                          "(default: scaled from a calibration boot)")
-    ap.add_argument("--jobs", type=int, default=min(4, usable_cpus()),
+    ap.add_argument("--jobs", type=int, default=min(4, gl.usable_cpus()),
                     help="labs graded in parallel")
     args = ap.parse_args()
 

@@ -49,6 +49,14 @@ def make_env():
     return env
 
 
+def usable_cpus():
+    """Host CPUs this process may run on (taskset, cgroup affinity)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        return os.cpu_count() or 1
+
+
 def lab_manifest(lab):
     path = os.path.join(ROOT, "labs", "lab%d" % lab, "lab.json")
     with open(path) as f:
@@ -490,23 +498,36 @@ def manifest_tests(manifest):
     return [(part["name"], t) for part in manifest["parts"] for t in part["tests"]]
 
 
+def kernel_test_needed(t):
+    """The kernel test whose output a grader check (manifest "grader") reads."""
+    return t.get("needs", t["name"].rsplit(".", 1)[0] + ".dump")
+
+
 def kernel_tests_of(manifest):
     """Kernel tests to boot: every non-grader test, plus what grader checks need."""
     names = []
     for _, t in manifest_tests(manifest):
-        name = t.get("needs", t["name"].rsplit(".", 1)[0] + ".dump") if "grader" in t \
-            else t["name"]
+        name = kernel_test_needed(t) if "grader" in t else t["name"]
         if name not in names:
             names.append(name)
     return names
 
 
-def format_result(name, cls, elapsed, reasons, log=None):
+def replay_commands(lab, test, seed, cpus=1):
+    """How a person replays one test of a graded run: the same seed."""
+    return ['make grade-lab%d GRADEFLAGS="--seed %d"' % (lab, seed),
+            'make qemu-nox%s CMDLINE="test=%s seed=%d"'
+            % (" CPUS=%d" % cpus if cpus > 1 else "", test, seed)]
+
+
+def format_result(name, cls, elapsed, reasons, log=None, replay=None):
     lines = ["%s: %s (%.1fs)" % (name, CLASS_TEXT.get(cls, cls), elapsed)]
     for r in reasons[:40]:
         lines.append("    " + r)
     if log and cls != PASS:
         lines.append("    log: " + os.path.relpath(log))
+    if replay and cls != PASS:
+        lines.append("    replay: " + " or ".join(replay))
     return "\n".join(lines)
 
 
@@ -531,20 +552,24 @@ def grade_lab(lab, grader, emit, quiet=False):
     report = LabReport(lab, manifest.get("title", "lab %d" % lab))
     entries = dict((t["name"], (part, t)) for part, t in manifest_tests(manifest))
     printed = set()
+    cpus = manifest.get("cpus", 1)
+
+    def replay(name):
+        return replay_commands(lab, name, grader.seed, cpus)
 
     def on_result(name, cls, elapsed, reasons):
         if name in entries and "grader" not in entries[name][1]:
             printed.add(name)
             if not quiet or cls != PASS:
                 emit(format_result(name, cls, elapsed, reasons,
-                                   os.path.join(grader.logdir, name + ".log")))
+                                   os.path.join(grader.logdir, name + ".log"), replay(name)))
 
-    results = grader.run_tests(kernel_tests_of(manifest), cpus=manifest.get("cpus", 1),
+    results = grader.run_tests(kernel_tests_of(manifest), cpus=cpus,
                                tag="lab%d" % lab, sync_handlers=SYNC_HANDLERS,
                                on_result=on_result, pattern="lab%d" % lab)
     for name, (part, t) in entries.items():
         if "grader" in t:
-            needed = results.get(t.get("needs", name.rsplit(".", 1)[0] + ".dump"))
+            needed = results.get(kernel_test_needed(t))
             check = GRADER_CHECKS.get(t["grader"])
             if check is None:
                 cls, reasons = ERROR, ["unknown grader check %r" % t["grader"]]
@@ -553,13 +578,14 @@ def grade_lab(lab, grader, emit, quiet=False):
             elapsed = needed.elapsed if needed else 0.0
             log = needed.boot_log if needed else None
             if not quiet or cls != PASS:
-                emit(format_result(name, cls, elapsed, reasons, log))
+                emit(format_result(name, cls, elapsed, reasons, log,
+                                   replay(kernel_test_needed(t))))
         else:
             r = results.get(name)
             cls, elapsed, reasons, log = (r.cls, r.elapsed, r.reasons, r.boot_log) if r \
                 else (ERROR, 0.0, ["no result"], None)
             if name not in printed and (not quiet or cls != PASS):
-                emit(format_result(name, cls, elapsed, reasons, log))
+                emit(format_result(name, cls, elapsed, reasons, log, replay(name)))
         report.entries.append({"name": name, "part": part, "points": t["points"], "cls": cls,
                                "elapsed": elapsed, "reasons": reasons, "log": log})
     return report
