@@ -64,6 +64,7 @@ def main():
     ap.add_argument("--lab", type=int, action="append", help="lab number (repeatable)")
     ap.add_argument("--obj", default=os.environ.get("OBJ", "obj"), help="build directory")
     ap.add_argument("--json", help="write Gradescope results.json here")
+    ap.add_argument("--logdir", help="where the logs go (default OBJ/grade)")
     ap.add_argument("--seed", type=int, help="seed for the run (default: random)")
     ap.add_argument("--quiet", action="store_true", help="print only failures and scores")
     ap.add_argument("--no-build", action="store_true", help="do not run make first")
@@ -108,7 +109,8 @@ def main():
                 emit("%s: %s" % (e["name"], gl.CLASS_TEXT[gl.BUILD]))
     else:
         check_tools()
-        grader = gl.Grader(iso, os.path.join(obj, "grade"), seed=args.seed, kvm=args.kvm,
+        grader = gl.Grader(iso, args.logdir or os.path.join(obj, "grade"), seed=args.seed,
+                           kvm=args.kvm,
                            no_progress=args.timeout, printer=emit, smp=args.smp)
         limit = grader.calibrate()
         emit("grade: seed %d, hang limit %.0fs without output (logs in %s)%s"

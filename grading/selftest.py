@@ -120,6 +120,47 @@ def crash_classes(tally, grader):
         grader.no_progress = saved
 
 
+def pinned_to_one_cpu():
+    """preexec_fn: run the child (and its QEMU) on one host CPU only."""
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+
+def serial_lines(logdir):
+    """What the kernel printed in each boot of a grade run (grader comments dropped)."""
+    lines = []
+    for name in sorted(os.listdir(logdir)):
+        if re.match(r"lab\d+-boot\d+\.log$", name):
+            with open(os.path.join(logdir, name), errors="replace") as f:
+                lines += [l.rstrip("\n") for l in f if not l.startswith("#")]
+    return lines
+
+
+def smp_determinism(tally, obj, lab=4, seed=20261130):
+    """SMP=det promises the same result on any host: grade the multi-CPU lab
+    twice with one seed, the second time pinned to one host core, and require
+    the same verdicts and the same serial output (counters, interleavings)."""
+    runs = []
+    for pin in (False, True):
+        logdir = os.path.join(obj, "selftest", "det-%s" % ("pinned" if pin else "free"))
+        cmd = [sys.executable, "grading/grade.py", "--lab", str(lab), "--obj", obj,
+               "--no-build", "--seed", str(seed), "--logdir", logdir]
+        t = time.time()
+        p = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=300, preexec_fn=pinned_to_one_cpu if pin else None)
+        verdicts = [l for l in p.stdout.splitlines() if re.match(r"^lab%d\.\S+: " % lab, l)]
+        verdicts = [re.sub(r" \([0-9.]+s\)$", "", l) for l in verdicts]
+        runs.append((verdicts, serial_lines(logdir), time.time() - t, p.stdout))
+    (v1, s1, t1, out1), (v2, s2, t2, out2) = runs
+    tally.check("smp_det_verdicts_same_pinned", v1 == v2 and len(v1) > 0,
+                "lab %d, seed %d: free %s / pinned %s" % (lab, seed, v1, v2), t1 + t2)
+    diff = [(a, b) for a, b in zip(s1, s2) if a != b]
+    tally.check("smp_det_output_same_pinned", s1 == s2 and len(s1) > 0,
+                "%d vs %d lines; first difference: %s" % (len(s1), len(s2),
+                                                          diff[0] if diff else "length"))
+    tally.check("smp_det_pinned_full_marks", "Score: 100/100" in out2,
+                out2.strip().splitlines()[-1] if out2.strip() else "no output")
+
+
 def script_step(tally, name, cmd, timeout):
     if not os.path.exists(os.path.join(ROOT, cmd[1])):
         return
@@ -172,6 +213,8 @@ def main():
         script_step(tally, "grade_lab%d_reference" % lab,
                     [sys.executable, "grading/grade.py", "--lab", str(lab), "--obj", args.obj,
                      "--no-build", "--quiet"], 600)
+    if 4 in gl.available_labs() and (student_lab is None or student_lab > 4):
+        smp_determinism(tally, obj)
     if not args.quick:
         script_step(tally, "discriminate", [sys.executable, "grading/discriminate.py"], 3000)
     print("selftest: %.1fs in all" % (time.time() - start))

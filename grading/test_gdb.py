@@ -23,6 +23,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grading"))
 import isocmdline  # noqa: E402
+import qemucmd  # noqa: E402
 
 KERNBASE = 0xFFFFFFFF80000000
 DMAP_BASE = 0xFFFF800000000000
@@ -77,7 +78,7 @@ ffff8080c0000000-ffff808100000000 00000000c0000000-0000000100000000 1G -w-g
 ffffffff80000000-ffffffffc0000000 0000000000000000-0000000040000000 2M -wxg
 PTDUMP END"""
 CMDLINE = "test=boot.fault_catch"
-QEMU = "qemu-system-x86_64"
+QEMU = qemucmd.QEMU
 GDB_TIMEOUT = 20  # s; the whole test stays under 30 s
 BOOT_TIMEOUT = 5  # s for QEMU to listen
 
@@ -123,10 +124,7 @@ def start_qemu(iso, serial_log):
     """Start QEMU waiting for GDB; returns (proc, port)."""
     for _ in range(3):
         port = free_port()
-        args = [QEMU, "-cdrom", iso, "-boot", "d", "-m", "256M", "-accel", "tcg", "-cpu", "max",
-                "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-net", "none",
-                "-serial", "file:" + serial_log, "-display", "none", "-monitor", "none",
-                "-S", "-gdb", "tcp:127.0.0.1:%d" % port]
+        args = qemucmd.qemu_command(iso, serial="file:" + serial_log, gdb_port=port)
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT)
         deadline = time.time() + BOOT_TIMEOUT
