@@ -106,7 +106,7 @@ def explain_exit(status, reset_log=None):
     if status == EXIT_PASSED:
         return "all selected tests passed", 0
     if status == EXIT_HALTED:
-        return "the kernel halted on request", 0
+        return "the kernel is done (the run= program ended, or halt was asked)", 0
     if status == EXIT_FAILED:
         return "some tests failed", 1
     if status == EXIT_PANIC:

@@ -12,7 +12,7 @@ enum qemu_exit_code {
 	EXIT_TESTS_PASSED = 0x10, /* status 33 */
 	EXIT_TESTS_FAILED = 0x11, /* status 35 */
 	EXIT_PANIC = 0x12,	  /* status 37 */
-	EXIT_HALTED = 0x13,	  /* status 39: "halt" on the command line */
+	EXIT_HALTED = 0x13,	  /* status 39: "halt" asked, or the run= program ended */
 };
 
 /* Set once a panic has started: the console then prints without its lock. */

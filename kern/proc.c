@@ -248,5 +248,6 @@ void proc_run_from_cmdline(const char *cmdline)
 	}
 	kprintf("pagoda: %s exited with status %d%s\n", cmd, res.status,
 		res.killed ? " (killed)" : "");
-	qemu_exit(res.status == 0 ? EXIT_TESTS_PASSED : EXIT_TESTS_FAILED);
+	/* The program's status is its own (hello exits 40 + argc): not a test verdict. */
+	qemu_exit(EXIT_HALTED);
 }
