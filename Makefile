@@ -237,7 +237,8 @@ compile_commands.json:
 	$(Q)bear -- $(MAKE) $(KERNEL) $(HOST_TESTS)
 
 format:
-	$(Q)clang-format -i $$(git ls-files '*.c' '*.h')
+	@$(call need,clang-format,clang-format)
+	$(Q)clang-format -i $$(find kern lib user tests -name '*.[ch]')
 
 clean:
 	rm -rf $(OBJ)

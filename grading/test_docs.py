@@ -1,0 +1,414 @@
+#!/usr/bin/env python3
+"""Run every command the README and the handouts tell a person to type.
+
+Commands are read from the documents themselves: each line of a fenced code
+block and each inline code span that starts like a command (`make ...`,
+`VAR=... make ...`, `grading/...`, `python3 ...`, `gdb ...`). Each one must
+match a case below, which runs it (or a concrete instance of a usage line
+such as `make handout LAB=N DEST=DIR`) with a timeout and checks its output.
+A documented command that no case covers fails: a new command in a document
+needs a case here, so that a broken one fails `make test`.
+
+Prints one line per command and `N passed, M failed` last.
+"""
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "grading"))
+import gradelib as gl  # noqa: E402
+from test_gdb import listening  # noqa: E402
+
+DOCUMENTS = ["README.md", "handouts/*.md", "labs/README.md", "grading/README.md"]
+COMMAND_START = re.compile(r"^(?:[A-Z_]+=\S+ )*(?:make|gdb|grading/|labs/|python3 )")
+
+
+def documented_commands():
+    """{command: [where, ...]} from the documents' code blocks and spans."""
+    found = {}
+
+    def add(cmd, where):
+        cmd = re.split(r"\s{2,}|\s#\s", cmd.strip())[0].strip()
+        if cmd.startswith("$ "):
+            cmd = cmd[2:]
+        if re.match(r"^(grading|labs)/\S*$", cmd):
+            return  # a file named in the text, not a command
+        if COMMAND_START.match(cmd):
+            found.setdefault(cmd, []).append(where)
+
+    for pattern in DOCUMENTS:
+        for path in sorted(glob.glob(os.path.join(ROOT, pattern))):
+            rel = os.path.relpath(path, ROOT)
+            fenced = False
+            with open(path) as f:
+                for n, line in enumerate(f, 1):
+                    if line.startswith("```"):
+                        fenced = not fenced
+                        continue
+                    where = "%s:%d" % (rel, n)
+                    if fenced:
+                        add(line, where)
+                    else:
+                        for span in re.findall(r"`([^`]+)`", line):
+                            add(span, where)
+    return found
+
+
+def student_lab():
+    path = os.path.join(ROOT, "labs", "current.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            return json.load(f).get("lab")
+    return None
+
+
+def env():
+    e = gl.make_env()
+    e.pop("DISPLAY", None)  # `make qemu` opens no window here
+    return e
+
+
+def spawn(cmd, cwd=ROOT, stdin=subprocess.DEVNULL):
+    """cmd through the shell in its own process group (see finish)."""
+    return subprocess.Popen(cmd, shell=True, cwd=cwd, stdin=stdin, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=env(), start_new_session=True)
+
+
+def finish(p, timeout, data=None):
+    """(status, output) of p; on timeout its whole group (make, QEMU, GDB) is
+    killed and status is None."""
+    try:
+        out = p.communicate(data, timeout=timeout)[0]
+        return p.returncode, out.decode(errors="replace")
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out = p.communicate()[0]
+        return None, out.decode(errors="replace") + "\n[timed out after %ds]" % timeout
+
+
+def sh(cmd, timeout, cwd=ROOT):
+    """Run cmd through the shell; (status, output). status None on timeout."""
+    return finish(spawn(cmd, cwd), timeout)
+
+
+def expect(status, out, pattern, want_status=0):
+    """(ok, detail): status as wanted and pattern found in the output."""
+    if want_status is not None and status != want_status:
+        return False, "exit status %s, expected %s:\n%s" % (status, want_status, tail(out))
+    if pattern and not re.search(pattern, out, re.M):
+        return False, "no match for /%s/ in:\n%s" % (pattern, tail(out))
+    return True, ""
+
+
+def tail(out, n=15):
+    return "\n".join(out.strip().splitlines()[-n:])
+
+
+# ---- runners: each takes the documented command (and its regex match) ----------
+
+def run_plain(pattern, timeout=120, want_status=0):
+    def runner(cmd, m):
+        return expect(*sh(cmd, timeout), pattern, want_status)
+    return runner
+
+
+def run_qemu(cmd, m):
+    """A boot: with a test list it must end with the tests passed; with run=
+    the program's output; with nothing to run, a quit with Ctrl-A x."""
+    cmdline = re.search(r'CMDLINE="([^"]*)"', cmd)
+    if cmdline is None:
+        return quit_after_banner(cmd)
+    if "run=" in cmdline.group(1):
+        prog = cmdline.group(1).split("run=")[1].split()
+        return expect(*sh(cmd, 60), r"ring 3:.*\[%s\]" % re.escape(prog[-1]) +
+                      r"[\s\S]*pagoda: the kernel is done")
+    return expect(*sh(cmd, 90), r"^TEST SUMMARY \d+ passed, 0 failed[\s\S]*"
+                  r"pagoda: all selected tests passed")
+
+
+def quit_after_banner(cmd):
+    """Boot with nothing to run, wait for the kernel's prompt, type Ctrl-A x."""
+    p = spawn(cmd, stdin=subprocess.PIPE)
+    out, deadline = b"", time.time() + 120
+    os.set_blocking(p.stdout.fileno(), False)
+    while time.time() < deadline and p.poll() is None:
+        chunk = p.stdout.read() or b""
+        out += chunk
+        if b"nothing to run" in out:
+            p.stdin.write(b"\x01x")
+            p.stdin.flush()
+            break
+        time.sleep(0.05)
+    os.set_blocking(p.stdout.fileno(), True)
+    status, rest = finish(p, 20)
+    out = out.decode(errors="replace") + rest
+    if status is None:
+        return False, "QEMU did not quit on Ctrl-A x:\n" + tail(out)
+    return expect(status, out,
+                  r"nothing to run[\s\S]*pagoda: QEMU exited \(quit by you\)")
+
+
+def run_kvm(cmd, m):
+    """KVM is an opt-in that these machines cannot run usefully (a boot takes
+    a minute): check the command line it produces, without booting."""
+    return expect(*sh("make -n " + cmd[len("make "):], 30), r"qemucmd\.py run .*--kvm")
+
+
+def run_deps(cmd, m):
+    status, missing = sh("tools/deps.sh missing", 30)
+    if missing.strip():
+        return True, "skipped: packages missing here (%s); make deps would install them" \
+            % " ".join(missing.split())
+    if cmd.strip() == "make deps":
+        return expect(*sh(cmd, 60), r"deps: all packages present")
+    return quit_after_banner(cmd)
+
+
+def run_grade(cmd, m):
+    lab = re.search(r"(?:grade-lab|LAB=)(\d)", cmd)
+    mine = student_lab()
+    if mine is not None and (lab is None or int(lab.group(1)) >= mine):
+        return expect(*sh(cmd, 600), r"^Score: \d+/\d+$", None)  # the student's own work
+    return expect(*sh(cmd, 600), r"^Score: (\d+)/\1$")
+
+
+def run_grade_json(cmd, m):
+    """As documented, it writes results.json here; check it and remove it."""
+    path = os.path.join(ROOT, "results.json")
+    existed = os.path.exists(path)
+    ok, detail = run_grade(cmd, m)
+    try:
+        with open(path) as f:
+            data = json.load(f)
+        ok = ok and data["score"] == sum(t["max_score"] for t in data["tests"])
+    except (OSError, ValueError, KeyError) as e:
+        ok, detail = False, "results.json: %s" % e
+    finally:
+        if not existed and os.path.exists(path):
+            os.unlink(path)
+    return ok, detail
+
+
+def run_bench(cmd, m):
+    return expect(*sh(cmd, 600), r"copy_from_user[\s\S]*SMP=det[\s\S]*IPI\(s\)[\s\S]*"
+                  r"SMP=parallel[\s\S]*IPI\(s\)")
+
+
+def in_scratch_copy(cmd, pattern, tool, package, timeout=300):
+    """Run cmd in a copy of the tree (it rewrites or cleans it)."""
+    with tempfile.TemporaryDirectory(prefix="pagoda-docs-") as tmp:
+        files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, stdout=subprocess.PIPE)
+        names = [n for n in files.stdout.decode().split("\0") if n] if files.returncode == 0 \
+            else None
+        if not names:
+            shutil.copytree(ROOT, tmp, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("obj", ".git"))
+        for name in names or []:
+            os.makedirs(os.path.dirname(os.path.join(tmp, name)) or tmp, exist_ok=True)
+            shutil.copy2(os.path.join(ROOT, name), os.path.join(tmp, name))
+        status, out = sh(cmd, timeout, cwd=tmp)
+        if shutil.which(tool) is None:
+            return expect(status, out, r"'%s' is missing: install the Debian package '%s'"
+                          % (re.escape(tool), package), None)
+        ok, detail = expect(status, out, None)
+        if ok and pattern and not os.path.exists(os.path.join(tmp, pattern)):
+            return False, "exit %s, %s not created:\n%s" % (status, pattern, tail(out))
+        return ok, detail
+
+
+def run_format(cmd, m):
+    return in_scratch_copy(cmd, None, "clang-format", "clang-format")
+
+
+def run_compile_commands(cmd, m):
+    return in_scratch_copy(cmd, "compile_commands.json", "bear", "bear")
+
+
+class Scratch:
+    """A scratch directory shared by the staff commands (handout, branches, ...)."""
+    dir = None
+
+
+def scratch(name):
+    if Scratch.dir is None:
+        Scratch.dir = tempfile.mkdtemp(prefix="pagoda-docs-")
+    return os.path.join(Scratch.dir, name)
+
+
+def staff_only(runner):
+    def wrapped(cmd, m):
+        if not os.path.exists(os.path.join(ROOT, "labs", "mklab.py")):
+            if not cmd.startswith("make "):
+                return True, "skipped: a staff command; this is a student tree"
+            return expect(*sh(cmd.split(" [")[0], 30), r"needs the staff's reference tree",
+                          None)
+        return runner(cmd, m)
+    return wrapped
+
+
+@staff_only
+def run_handout(cmd, m):
+    m = re.search(r"LAB=(\d)", cmd)
+    lab = int(m.group(1)) if m else 1
+    dest = scratch("handout-lab%d" % lab)
+    shutil.rmtree(dest, ignore_errors=True)
+    status, out = sh("make handout LAB=%d DEST=%s" % (lab, dest), 300)
+    ok, detail = expect(status, out, None)
+    if ok and not os.path.exists(os.path.join(dest, "labs", "current.json")):
+        return False, "no labs/current.json in %s:\n%s" % (dest, tail(out))
+    return ok, detail
+
+
+@staff_only
+def run_branches(cmd, m):
+    dest = scratch("course-repo")
+    shutil.rmtree(dest, ignore_errors=True)
+    status, out = sh("make branches DEST=%s" % dest, 600)
+    ok, detail = expect(status, out, None)
+    if not ok:
+        return ok, detail
+    _, branches = sh("git branch --list 'lab*'", 30, cwd=dest)
+    labs = gl.available_labs()
+    missing = [b for b in ("lab%d" % n for n in labs) if b not in branches.split()]
+    return not missing, "branches missing in %s: %s" % (dest, missing) if missing else ""
+
+
+@staff_only
+def run_autograder(cmd, m):
+    zip_path = os.path.join(ROOT, "obj", "autograder.zip")
+    status, out = sh(cmd.replace("[LAB=N]", "").strip(), 300)
+    ok, detail = expect(status, out, None)
+    if ok and not os.path.exists(zip_path):
+        return False, "no %s:\n%s" % (zip_path, tail(out))
+    return ok, detail
+
+
+@staff_only
+def run_grade_submission(cmd, m):
+    """Grade a generated lab-3 tree (labs 1-2 solved in it) as lab 2: full marks."""
+    tree = scratch("submission-lab3")
+    shutil.rmtree(tree, ignore_errors=True)
+    status, out = sh("make handout LAB=3 DEST=%s" % tree, 300)
+    if status != 0:
+        return False, "make handout LAB=3 failed:\n" + tail(out)
+    results = scratch("results.json")
+    status, out = sh("grading/grade-submission %s --lab 2 --json %s" % (tree, results), 600)
+    if not os.path.exists(results):
+        return False, "no results.json (exit %s):\n%s" % (status, tail(out))
+    with open(results) as f:
+        data = json.load(f)
+    total = sum(t["max_score"] for t in data.get("tests", []))
+    if data.get("score") != total or total == 0:
+        return False, "score %s of %s:\n%s" % (data.get("score"), total, tail(out))
+    return True, ""
+
+
+def run_gdb_pair(cmd, m):
+    """`make qemu-gdb ...` in one terminal, `make gdb` in another: GDB connects,
+    continues, and the kernel runs its tests to the end. Without a CMDLINE the
+    kernel would wait for a person: this instance runs boot.console."""
+    if "CMDLINE=" not in cmd:
+        cmd += ' CMDLINE="test=boot.console"'
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    qemu = spawn(cmd + " GDBPORT=%d" % port)
+    deadline = time.time() + 60
+    while time.time() < deadline and qemu.poll() is None and not listening(port):
+        time.sleep(0.05)
+    gdb = spawn("make gdb GDBPORT=%d" % port, stdin=subprocess.PIPE)
+    _, gdb_out = finish(gdb, 120, b"continue\nquit\n")
+    status, qemu_out = finish(qemu, 60)
+    ok, detail = expect(status, qemu_out, r"waiting for GDB[\s\S]*"
+                        r"pagoda: all selected tests passed")
+    if ok and "Continuing." not in gdb_out:
+        return False, "GDB did not connect and continue:\n" + tail(gdb_out)
+    return ok, detail
+
+
+def covered_elsewhere(step):
+    def runner(cmd, m):
+        return True, "run by make test's %s step" % step
+    return runner
+
+
+# (regex over the documented command, runner). First match wins.
+CASES = [
+    (r"^make test$", covered_elsewhere("whole (this very run)")),
+    (r"^make discriminate( \[LAB=N\])?$", covered_elsewhere("discriminate")),
+    (r"^python3 labs/mklab\.py check$", covered_elsewhere("labs_check")),
+    (r"^make( V=1)?$", run_plain(None)),
+    (r"^make deps( qemu-nox)?$", run_deps),
+    (r"^make qemu(-nox)? KVM=1$", run_kvm),
+    (r"^make qemu(-nox)?( CPUS=\d)?( SMP=\w+)?( CMDLINE=\"[^\"]*\")?$", run_qemu),
+    (r"^make qemu-gdb( CPUS=\d)?( CMDLINE=\"[^\"]*\")?$", run_gdb_pair),
+    (r"^make gdb$", covered_elsewhere("make qemu-gdb pair")),
+    (r"^(CK_[A-Z_]+=\S+ )*make check$", run_plain(r"^100%: Checks: \d+, Failures: 0, Errors: 0")),
+    (r"^(CK_FORK=no )?gdb obj/host/check_pagoda$", lambda cmd, m: expect(*sh(
+        "make -s obj/host/check_pagoda && CK_FORK=no gdb -q -batch -ex run obj/host/check_pagoda",
+        120), r"100%: Checks: \d+, Failures: 0")),
+    (r"^make grade( LAB=\d)?$|^make grade-lab\d$", run_grade),
+    (r"^make grade-lab\d GRADEFLAGS=\"--seed (N|\d+)\"$",
+     lambda cmd, m: run_grade(cmd.replace("--seed N", "--seed 42"), m)),
+    (r"^make grade-lab\d SMP=parallel$", lambda cmd, m: expect(*sh(cmd, 600),
+                                                                r"^Score: \d+/\d+$", None)),
+    (r"^make grade GRADEFLAGS=\"--json results.json --seed \d+\"$", run_grade_json),
+    (r"^python3 grading/grade\.py --help$", run_plain(r"^usage: grade\.py")),
+    (r"^gdb$", covered_elsewhere("gdb (grading/test_gdb.py: GDB with .gdbinit)")),
+    (r"^make bench$", run_bench),
+    (r"^make soak( .*)?$", lambda cmd, m: expect(*sh(re.sub(r"SEEDS=\d+", "SEEDS=3", cmd),
+                                                          600), r"^\d+ passed, 0 failed$")),
+    (r"^make format$", run_format),
+    (r"^make compile_commands\.json$", run_compile_commands),
+    (r"^make handout LAB=[N\d] DEST=\S+( \[?STUB_ALL=1\]?)?$", run_handout),
+    (r"^make branches DEST=\S+$", run_branches),
+    (r"^make autograder( \[LAB=N\])?$", run_autograder),
+    (r"^grading/grade-submission DIR .*$", run_grade_submission),
+]
+
+# Fragments in running text that complete a command shown elsewhere.
+FRAGMENTS = {"CK_RUN_SUITE=aspace CK_RUN_CASE=model": "CK_RUN_SUITE=aspace CK_RUN_CASE=model "
+             "make check"}
+
+
+def main():
+    commands = documented_commands()
+    passed = failed = 0
+    t_all = time.time()
+    for cmd in sorted(commands, key=lambda c: commands[c][0]):
+        where = commands[cmd][0]
+        concrete = FRAGMENTS.get(cmd, cmd)
+        runner = next(((r, re.match(p, concrete)) for p, r in CASES if re.match(p, concrete)),
+                      None)
+        t = time.time()
+        if runner is None:
+            ok, detail = False, "documented but not run by make test: add a case to " \
+                "grading/test_docs.py"
+        else:
+            try:
+                ok, detail = runner[0](concrete, runner[1])
+            except Exception as e:  # a broken case is a failure, not a crash
+                ok, detail = False, "%s: %s" % (type(e).__name__, e)
+        print("docs: %s: %s (%.1fs) [%s]%s" % (
+            cmd, "OK" if ok else "FAIL", time.time() - t, where,
+            "" if ok and not detail else "\n    " + str(detail).replace("\n", "\n    ")),
+            flush=True)
+        passed, failed = (passed + 1, failed) if ok else (passed, failed + 1)
+    if Scratch.dir:
+        shutil.rmtree(Scratch.dir, ignore_errors=True)
+    print("docs: %d documented commands in %.1fs" % (len(commands), time.time() - t_all))
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
