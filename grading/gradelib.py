@@ -178,7 +178,7 @@ class Boot:
             stderr = proc.stderr.read().decode(errors="replace")
             out.elapsed = time.time() - start
             if out.ended == "exit":
-                out.status = proc.returncode
+                out.status = qemucmd.signal_status(proc.returncode, stderr)
             if stderr.strip():
                 out.lines.append("[qemu stderr] " + stderr.strip())
             shutil.rmtree(tmp, ignore_errors=True)

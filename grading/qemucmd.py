@@ -24,6 +24,7 @@ kernel halted on request or you quit; non-zero, saying why, otherwise.
 """
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -84,6 +85,16 @@ def qemu_command(iso, cpus=1, mem="256M", smp="det", kvm=False, serial="stdio",
     return cmd + list(extra)
 
 
+SIGNALLED = re.compile(r"terminating on signal (\d+)")
+
+
+def signal_status(status, stderr):
+    """QEMU catches SIGTERM/SIGINT/SIGHUP, says so on stderr and exits 0:
+    report that as killed by the signal (negative, like subprocess)."""
+    m = SIGNALLED.search(stderr or "")
+    return -int(m.group(1)) if status == 0 and m else status
+
+
 def triple_faulted(reset_log):
     try:
         with open(reset_log, errors="replace") as f:
@@ -126,10 +137,18 @@ def run(args):
                        serial="mon:stdio", monitor=None, display=args.display,
                        gdb_port=args.gdb, reset_log=reset_log, extra=args.extra)
     # Ctrl-C reaches QEMU (it owns the terminal); we only report the outcome.
+    # Its stderr passes through us, to see "terminating on signal N".
     old = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        status = subprocess.call(cmd, preexec_fn=lambda: signal.signal(signal.SIGINT,
-                                                                        signal.SIG_DFL))
+        proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, preexec_fn=lambda: signal.signal(
+            signal.SIGINT, signal.SIG_DFL))
+        stderr = []
+        for line in proc.stderr:
+            text = line.decode(errors="replace")
+            stderr.append(text)
+            sys.stderr.write(text)
+            sys.stderr.flush()
+        status = signal_status(proc.wait(), "".join(stderr))
     except OSError as e:
         print("pagoda: cannot run %s: %s (install the Debian package 'qemu-system-x86')"
               % (QEMU, e), file=sys.stderr)

@@ -163,6 +163,24 @@ def smp_determinism(tally, obj, lab=4, seed=20261130):
                 out2.strip().splitlines()[-1] if out2.strip() else "no output")
 
 
+def qemu_wrapper_statuses(tally, obj):
+    """`make qemu-nox` names how the kernel ended and exits non-zero unless the
+    tests passed (README, "Running tests by hand")."""
+    cases = [("crash.fail", 1, "some tests failed"), ("crash.panic", 2, "the kernel panicked"),
+             ("crash.triple_fault", 3, "a triple fault"),
+             ("boot.console", 0, "all selected tests passed")]
+    for test, want, text in cases:
+        cmd = ["make", "-s", "qemu-nox", "OBJ=" + os.path.relpath(obj, ROOT),
+               "CMDLINE=test=" + test]
+        rc, out, took = run(cmd, 60, env=gl.make_env())
+        got = re.search(r"Error (\d+)", out)
+        status = int(got.group(1)) if got else rc
+        tally.check("make_qemu_status_" + test.split(".")[1], status == want and
+                    ("pagoda: " in out and text in out),
+                    "expected status %d and %r, got %s:\n%s" % (want, text, status,
+                                                                  out.strip()[-600:]), took)
+
+
 def script_step(tally, name, cmd, timeout):
     if not os.path.exists(os.path.join(ROOT, cmd[1])):
         return
@@ -204,6 +222,7 @@ def main():
     print("selftest: seed %d, hang limit %.0fs" % (grader.seed, limit))
     boot_smoke(tally, grader)
     crash_classes(tally, grader)
+    qemu_wrapper_statuses(tally, obj)
     script_step(tally, "gdb", [sys.executable, "grading/test_gdb.py", "--obj", args.obj], 180)
     script_step(tally, "labs_check", [sys.executable, "labs/mklab.py", "check"], 120)
     script_step(tally, "docs", [sys.executable, "grading/test_docs.py"], 1200)
