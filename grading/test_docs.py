@@ -203,6 +203,15 @@ def run_bench(cmd, m):
                   r"SMP=parallel[\s\S]*IPI\(s\)")
 
 
+def run_creating(cmd, timeout, path, cwd=ROOT):
+    """Run cmd: it must exit 0 and leave path behind (when path is given)."""
+    status, out = sh(cmd, timeout, cwd=cwd)
+    ok, detail = expect(status, out, None)
+    if ok and path and not os.path.exists(path):
+        return False, "exit %s, no %s:\n%s" % (status, path, tail(out))
+    return ok, detail
+
+
 def in_scratch_copy(cmd, pattern, tool, package, timeout=300):
     """Run cmd in a copy of the tree (it rewrites or cleans it)."""
     with tempfile.TemporaryDirectory(prefix="pagoda-docs-") as tmp:
@@ -215,14 +224,11 @@ def in_scratch_copy(cmd, pattern, tool, package, timeout=300):
         for name in names or []:
             os.makedirs(os.path.dirname(os.path.join(tmp, name)) or tmp, exist_ok=True)
             shutil.copy2(os.path.join(ROOT, name), os.path.join(tmp, name))
-        status, out = sh(cmd, timeout, cwd=tmp)
         if shutil.which(tool) is None:
-            return expect(status, out, r"'%s' is missing: install the Debian package '%s'"
-                          % (re.escape(tool), package), None)
-        ok, detail = expect(status, out, None)
-        if ok and pattern and not os.path.exists(os.path.join(tmp, pattern)):
-            return False, "exit %s, %s not created:\n%s" % (status, pattern, tail(out))
-        return ok, detail
+            return expect(*sh(cmd, timeout, cwd=tmp), r"'%s' is missing: install the Debian "
+                          "package '%s'" % (re.escape(tool), package), None)
+        return run_creating(cmd, timeout, os.path.join(tmp, pattern) if pattern else None,
+                            cwd=tmp)
 
 
 def run_format(cmd, m):
@@ -261,11 +267,8 @@ def run_handout(cmd, m):
     lab = int(m.group(1)) if m else 1
     dest = scratch("handout-lab%d" % lab)
     shutil.rmtree(dest, ignore_errors=True)
-    status, out = sh("make handout LAB=%d DEST=%s" % (lab, dest), 300)
-    ok, detail = expect(status, out, None)
-    if ok and not os.path.exists(os.path.join(dest, "labs", "current.json")):
-        return False, "no labs/current.json in %s:\n%s" % (dest, tail(out))
-    return ok, detail
+    return run_creating("make handout LAB=%d DEST=%s" % (lab, dest), 300,
+                        os.path.join(dest, "labs", "current.json"))
 
 
 @staff_only
@@ -284,12 +287,8 @@ def run_branches(cmd, m):
 
 @staff_only
 def run_autograder(cmd, m):
-    zip_path = os.path.join(ROOT, "obj", "autograder.zip")
-    status, out = sh(cmd.replace("[LAB=N]", "").strip(), 300)
-    ok, detail = expect(status, out, None)
-    if ok and not os.path.exists(zip_path):
-        return False, "no %s:\n%s" % (zip_path, tail(out))
-    return ok, detail
+    return run_creating(cmd.replace("[LAB=N]", "").strip(), 300,
+                        os.path.join(ROOT, "obj", "autograder.zip"))
 
 
 @staff_only
