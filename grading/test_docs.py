@@ -245,9 +245,12 @@ class Scratch:
 
 
 def scratch(name):
+    """A path in the scratch directory, with nothing left there from before."""
     if Scratch.dir is None:
         Scratch.dir = tempfile.mkdtemp(prefix="pagoda-docs-")
-    return os.path.join(Scratch.dir, name)
+    path = os.path.join(Scratch.dir, name)
+    shutil.rmtree(path, ignore_errors=True)
+    return path
 
 
 def staff_only(runner):
@@ -266,7 +269,6 @@ def run_handout(cmd, m):
     m = re.search(r"LAB=(\d)", cmd)
     lab = int(m.group(1)) if m else 1
     dest = scratch("handout-lab%d" % lab)
-    shutil.rmtree(dest, ignore_errors=True)
     return run_creating("make handout LAB=%d DEST=%s" % (lab, dest), 300,
                         os.path.join(dest, "labs", "current.json"))
 
@@ -274,7 +276,6 @@ def run_handout(cmd, m):
 @staff_only
 def run_branches(cmd, m):
     dest = scratch("course-repo")
-    shutil.rmtree(dest, ignore_errors=True)
     status, out = sh("make branches DEST=%s" % dest, 600)
     ok, detail = expect(status, out, None)
     if not ok:
@@ -295,7 +296,6 @@ def run_autograder(cmd, m):
 def run_grade_submission(cmd, m):
     """Grade a generated lab-3 tree (labs 1-2 solved in it) as lab 2: full marks."""
     tree = scratch("submission-lab3")
-    shutil.rmtree(tree, ignore_errors=True)
     status, out = sh("make handout LAB=3 DEST=%s" % tree, 300)
     if status != 0:
         return False, "make handout LAB=3 failed:\n" + tail(out)
