@@ -618,6 +618,7 @@ KTEST(lab4, timeout)
 #define STRESS_SLOTS 12		/* pages per CPU, in the user space and in the kernel's */
 #define STRESS_KBASE (KMAP_BASE + 0x40000000UL)
 #define STRESS_TAG 0x5a5a000000000000UL
+#define STRESS_READS 4		/* pages read before and after each pause */
 
 struct stress {
 	struct aspace *as;
@@ -639,12 +640,17 @@ static uint64_t slot_tag(uint64_t va)
 	return STRESS_TAG ^ va;
 }
 
-/* Any page of anyone: a fault, 0 or its tag are fine; poison or another tag is stale. */
-static void stress_read(struct stress *st, int me, struct rng *rng)
+/* A random page of anyone's, in the user space or the kernel's. */
+static uint64_t stress_pick(struct rng *rng)
 {
 	bool kernel = rng_next(rng) % 4 == 0;
-	uint64_t va = slot_va(kernel, (int)(rng_next(rng) % NCPUS),
-			      (int)(rng_next(rng) % STRESS_SLOTS));
+
+	return slot_va(kernel, (int)(rng_next(rng) % NCPUS), (int)(rng_next(rng) % STRESS_SLOTS));
+}
+
+/* Read va: a fault, 0 or its tag are fine; poison or another tag is stale. */
+static void stress_read(struct stress *st, int me, uint64_t va)
+{
 	uint64_t v;
 
 	st->reads[me]++;
@@ -654,6 +660,25 @@ static void stress_read(struct stress *st, int me, struct rng *rng)
 		st->bad_va[me] = va;
 		st->bad_val[me] = v;
 	}
+}
+
+/*
+ * Read some pages, which puts them in our TLB; let the others run (pause
+ * hands the host thread to the next CPU in SMP=det); read them again. In
+ * between, their owners may have unmapped and freed them: without a flush
+ * here, the second read sees the poisoned frame.
+ */
+static void stress_reads(struct stress *st, int me, struct rng *rng)
+{
+	uint64_t va[STRESS_READS];
+
+	for (int r = 0; r < STRESS_READS; r++) {
+		va[r] = stress_pick(rng);
+		stress_read(st, me, va[r]);
+	}
+	pause();
+	for (int r = 0; r < STRESS_READS; r++)
+		stress_read(st, me, va[r]);
 }
 
 /* One operation on one of my own slots: map it, or unmap or re-protect it. */
@@ -700,8 +725,7 @@ static void stress_worker(void *arg)
 		pause();
 	for (int n = 0; n < STRESS_OPS_PER_CPU; n++) {
 		stress_op(st, me, &rng, state);
-		for (int r = 0; r < 3; r++)
-			stress_read(st, me, &rng);
+		stress_reads(st, me, &rng);
 		st->ops[me]++;
 		if (me == 0 && n % 100 == 99)
 			ktest_info("%lu/%lu/%lu/%lu operations", st->ops[0], st->ops[1],
