@@ -77,9 +77,38 @@ def main():
     ap.add_argument("--timeout", type=float,
                     help="seconds without serial output before a boot counts as hung "
                          "(default: scaled from a calibration boot)")
+    ap.add_argument("--time-limit", type=float,
+                    help="seconds for the whole run, after which every boot is stopped and "
+                         "the tests not done count as timeouts (default: scaled from the "
+                         "calibration boot, at least %.0f)" % gl.TIME_LIMIT_FLOOR)
+    ap.add_argument("--test-cap", type=float,
+                    help="seconds a boot may go without a test verdict while it prints "
+                         "(default: 12 hang limits, at least 90)")
     ap.add_argument("--jobs", type=int, default=min(4, gl.usable_cpus()),
                     help="labs graded in parallel")
     args = ap.parse_args()
+    stopped_by = []
+
+    def on_signal(signum, frame):
+        stopped_by.append(signum)
+        gl.abort_grading()
+
+    gl.on_termination(on_signal)
+    try:
+        return grade(args, stopped_by)
+    except Exception:
+        text = traceback.format_exc()
+        print("grade: grader error:\n" + text, file=sys.stderr)
+        if args.json:  # the autograder always gets its results file
+            reports = [gl.error_report(lab, text) for lab in (args.lab or gl.available_labs())]
+            with open(args.json, "w") as f:
+                json.dump(gl.gradescope_json(reports, args.seed or 0, 0.0), f, indent=1)
+        return 1
+    finally:
+        gl.kill_all_qemus()  # an exception, or a signal: no QEMU outlives us
+
+
+def grade(args, stopped_by):
 
     labs = args.lab or gl.available_labs()
     if not labs:
@@ -109,9 +138,10 @@ def main():
                 emit("%s: %s" % (e["name"], gl.CLASS_TEXT[gl.BUILD]))
     else:
         check_tools()
+        deadline = time.time() + args.time_limit if args.time_limit else None
         grader = gl.Grader(iso, args.logdir or os.path.join(obj, "grade"), seed=args.seed,
-                           kvm=args.kvm,
-                           no_progress=args.timeout, printer=emit, smp=args.smp)
+                           kvm=args.kvm, no_progress=args.timeout, printer=emit,
+                           smp=args.smp, deadline=deadline, test_cap=args.test_cap)
         limit = grader.calibrate()
         emit("grade: seed %d, hang limit %.0fs without output (logs in %s)%s"
              % (grader.seed, limit, os.path.relpath(grader.logdir),
@@ -124,6 +154,8 @@ def main():
                 results[lab] = gl.grade_lab(lab, grader, emit, quiet=args.quiet)
             except Exception:  # a grader bug must not read as a student's full marks
                 results[lab] = gl.error_report(lab, traceback.format_exc())
+            if stopped_by:
+                results[lab] = gl.stopped_report(results.get(lab), lab, stopped_by[0])
 
         if args.smp == "det":
             # Every QEMU uses one host thread: the labs share the machine.
@@ -146,6 +178,10 @@ def main():
     total = sum(r.max_score for r in reports)
     emit("grade: %.1fs, %d boot(s)" % (elapsed, grader.boots if grader else 0))
     emit("Score: %d/%d" % (score, total))
+    if stopped_by:
+        emit("grade: stopped by signal %d; the tests not finished count as grader errors"
+             % stopped_by[0])
+        return 128 + stopped_by[0]
     return 0 if score == total and total > 0 else 1
 
 

@@ -23,21 +23,27 @@ sys.path.insert(0, os.path.join(ROOT, "grading"))
 import isocmdline  # noqa: E402
 
 import qemucmd  # noqa: E402
+import signedlines  # noqa: E402
 from qemucmd import (QEMU, EXIT_PASSED, EXIT_FAILED, EXIT_PANIC, EXIT_HALTED,  # noqa: E402,F401
                      EXIT_RESET)
 
-PASS, FAIL, PANIC, TRIPLE, TIMEOUT, BUILD, ERROR, KILLED = (
-    "pass", "fail", "panic", "triple-fault", "timeout", "build-error", "error", "killed")
+PASS, FAIL, PANIC, TRIPLE, TIMEOUT, BUILD, ERROR, KILLED, BAD_OUTPUT = (
+    "pass", "fail", "panic", "triple-fault", "timeout", "build-error", "grader-error", "killed",
+    "bad-output")
 CLASS_TEXT = {
     PASS: "OK", FAIL: "FAIL", PANIC: "FAIL (kernel panic)",
     TRIPLE: "FAIL (triple fault: QEMU reset)", TIMEOUT: "FAIL (timeout: no progress)",
     BUILD: "FAIL (build error)", ERROR: "FAIL (grader error)",
     KILLED: "FAIL (QEMU killed by a signal)",
+    BAD_OUTPUT: "FAIL (bad output: a result line the test framework did not sign)",
 }
 
 # Limits scale with the machine (see calibrate()); these are the floors.
 NO_PROGRESS_FLOOR = 5.0
 NO_PROGRESS_FACTOR = 12.0
+# A whole grade run (every lab asked for), from the calibration boot on.
+TIME_LIMIT_FLOOR = 600.0
+TIME_LIMIT_FACTOR = 400.0
 
 
 def make_env():
@@ -92,10 +98,44 @@ class BootOutcome:
     def __init__(self):
         self.lines = []
         self.status = None       # QEMU exit status, None if killed
-        self.ended = None        # "exit", "timeout", "test-too-long"
+        # "exit", "timeout" (silence), "test-too-long" (no signed line for too
+        # long), "after-summary", "deadline" (the grade run's cap), "aborted"
+        self.ended = None
         self.elapsed = 0.0
         self.sync = {}           # test name -> data gathered by a sync handler
-        self.seed_echo = None
+        self.seed_echo = None    # from the signed TEST SEED line only
+        self.events = {}         # line index -> (kind, name, rest) of a signed line
+        self.claims = []         # (line index, line): verdict-like lines not signed
+        self.summary = False     # the signed TEST SUMMARY line came
+
+
+# Every QEMU the grader started and has not reaped, so that a signal to the
+# grader can end them all (each runs in its own session, away from Ctrl-C).
+_live_qemus = set()
+_live_lock = threading.Lock()
+ABORT = threading.Event()
+
+
+def kill_all_qemus():
+    with _live_lock:
+        procs = list(_live_qemus)
+    for proc in procs:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def abort_grading(signum=None, frame=None):
+    """Stop every boot now; what is not finished is a grader error."""
+    ABORT.set()
+    kill_all_qemus()
+
+
+def on_termination(handler=abort_grading):
+    """Call handler on SIGTERM, SIGINT and SIGHUP (grade.py and friends)."""
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, handler)
 
 
 class Qmp:
@@ -142,68 +182,114 @@ class Qmp:
 class Boot:
     """Boot the ISO once with a command line and follow the protocol.
 
-    on_line(line, outcome) is called for every serial line as it arrives;
-    sync_handlers maps a TEST SYNC "what" to fn(qmp, test, outcome) run while
-    the kernel waits (the kernel resumes when we send a newline).
+    The boot gets its own signing key (signedlines.Verifier); only lines it
+    signed become events. on_line(line, outcome, event) is called for every
+    serial line as it arrives, event being (kind, name, rest) for a signed
+    line and None otherwise; sync_handlers maps a TEST SYNC "what" to
+    fn(qmp, test, outcome) run while the kernel waits (the kernel resumes
+    when we send a newline). The boot ends by deadline (time.time()) at the
+    latest.
     """
 
     def __init__(self, iso, cmdline, workdir, log_path, cpus=1, no_progress=30.0,
-                 test_cap=None, on_line=None, sync_handlers=None, kvm=False, smp="det"):
+                 test_cap=None, on_line=None, sync_handlers=None, kvm=False, smp="det",
+                 deadline=None):
         self.iso, self.cmdline, self.workdir = iso, cmdline, workdir
         self.log_path, self.cpus, self.kvm, self.smp = log_path, cpus, kvm, smp
         self.no_progress = no_progress
-        # A test that keeps printing but never ends; generous, because a
-        # 4-CPU boot on 2 host cores can run many times slower when loaded.
+        # The longest stretch without a signed line (a test that keeps
+        # printing but never ends); generous, because a 4-CPU boot on 2 host
+        # cores can run many times slower when loaded.
         self.test_cap = test_cap or max(90.0, 12 * no_progress)
         self.on_line = on_line
         self.sync_handlers = sync_handlers or {}
+        self.deadline = deadline
+        self.verifier = signedlines.Verifier()
 
     def run(self):
         out = BootOutcome()
+        if ABORT.is_set() or (self.deadline is not None and time.time() > self.deadline):
+            out.ended = "aborted" if ABORT.is_set() else "deadline"
+            return out
         tmp = tempfile.mkdtemp(prefix="pagoda-", dir="/tmp")
         run_iso = os.path.join(tmp, "run.iso")
         qmp_path = os.path.join(tmp, "qmp.sock") if self.sync_handlers else None
-        isocmdline.write_iso(self.iso, run_iso, self.cmdline)
+        cmdline = "%s %s" % (self.cmdline, self.verifier.cmdline())
+        isocmdline.write_iso(self.iso, run_iso, cmdline)
         cmd = qemucmd.qemu_command(run_iso, self.cpus, smp=self.smp, kvm=self.kvm,
                                    qmp_path=qmp_path)
         start = time.time()
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True)
+        with _live_lock:
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, start_new_session=True)
+            _live_qemus.add(proc)
         try:
             self._follow(proc, out, qmp_path, start)
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+            with _live_lock:
+                _live_qemus.discard(proc)
             stderr = proc.stderr.read().decode(errors="replace")
             out.elapsed = time.time() - start
+            if out.ended == "exit" and ABORT.is_set():
+                out.ended = "aborted"
             if out.ended == "exit":
                 out.status = qemucmd.signal_status(proc.returncode, stderr)
             if stderr.strip():
                 out.lines.append("[qemu stderr] " + stderr.strip())
             shutil.rmtree(tmp, ignore_errors=True)
             with open(self.log_path, "w") as f:
-                f.write("# %s\n# cmdline: %s\n" % (" ".join(cmd), self.cmdline))
+                f.write("# %s\n# cmdline: %s\n" % (" ".join(cmd), signedlines.redact(cmdline)))
                 f.write("\n".join(out.lines) + "\n")
                 f.write("# ended: %s, status %s, %.2fs\n" % (out.ended, out.status, out.elapsed))
         return out
+
+    def _over(self, out, now, last_output, last_signed, summary_at):
+        """Why the boot must end now, or None."""
+        if ABORT.is_set():
+            return "aborted"
+        if self.deadline is not None and now > self.deadline:
+            return "deadline"
+        if summary_at is not None and now - summary_at > self.no_progress:
+            return "after-summary"
+        if now - last_output > self.no_progress:
+            return "timeout"
+        if now - last_signed > self.test_cap:
+            return "test-too-long"
+        return None
+
+    def _line(self, raw, out):
+        """Record one serial line; returns its event (or None)."""
+        raw = raw.rstrip(b"\r")
+        line = raw.decode(errors="replace")
+        event = self.verifier.verify(raw)
+        out.lines.append(line)
+        index = len(out.lines) - 1
+        if event:
+            out.events[index] = event
+            if event[0] == "SEED" and out.seed_echo is None:
+                out.seed_echo = event[1]
+            elif event[0] == "SUMMARY":
+                out.summary = True
+        elif signedlines.claims(line):
+            out.claims.append((index, line))
+        return line, event
 
     def _follow(self, proc, out, qmp_path, start):
         sel = selectors.DefaultSelector()
         fd = proc.stdout.fileno()
         sel.register(fd, selectors.EVENT_READ)
         buf = b""
-        last_progress = time.time()
-        test_start = None
+        last_output = last_signed = time.time()
+        summary_at = None
         qmp = None
         try:
             while True:
-                now = time.time()
-                if now - last_progress > self.no_progress:
-                    out.ended = "timeout"
-                    return
-                if test_start and now - test_start > self.test_cap:
-                    out.ended = "test-too-long"
+                why = self._over(out, time.time(), last_output, last_signed, summary_at)
+                if why:
+                    out.ended = why
                     return
                 events = sel.select(timeout=0.05)
                 if not events:
@@ -218,22 +304,23 @@ class Boot:
                 buf += chunk
                 while b"\n" in buf:
                     raw, buf = buf.split(b"\n", 1)
-                    line = raw.decode(errors="replace").rstrip("\r")
-                    out.lines.append(line)
-                    last_progress = time.time()
-                    if line.startswith("TEST START "):
-                        test_start = last_progress
-                    elif line.startswith(("TEST PASS ", "TEST FAIL ")):
-                        test_start = None
-                    elif line.startswith("TEST SEED ") and out.seed_echo is None:
-                        out.seed_echo = line.split()[2]
+                    line, event = self._line(raw, out)
+                    last_output = time.time()
+                    if event:
+                        last_signed = last_output
+                        if event[0] == "SUMMARY":
+                            summary_at = last_output
                     if self.on_line:
-                        self.on_line(line, out)
+                        self.on_line(line, out, event)
                     if line.startswith("TEST SYNC "):
                         qmp = self._sync(proc, line, out, qmp, qmp_path)
-                        last_progress = time.time()
+                        last_output = last_signed = time.time()
+                # A line without its newline, growing forever, is no progress.
+                if len(buf) > 65536:
+                    self._line(buf[:4096] + b" [...]", out)
+                    buf = b""
             if buf:
-                out.lines.append(buf.decode(errors="replace").rstrip("\r"))
+                self._line(buf, out)
             proc.wait(timeout=5)
             out.ended = "exit"
         finally:
@@ -262,38 +349,37 @@ class Boot:
 def parse_results(tests, outcome):
     """Turn one boot's serial lines into TestResults for the tests that ran.
 
-    Returns (results, crashed_test, not_started)."""
+    Only signed lines frame a test or give its verdict, and only after the
+    signed seed echo; EXPECTED/GOT lines count as reasons only inside the
+    frame of the test they name. Returns (results, crashed_test, not_started)."""
     results = {}
     current = None
     pending = []
-    for line in outcome.lines:
-        m = re.match(r"TEST (START|PASS|FAIL|EXPECTED|GOT|INFO|SYNC) (\S+?):?(?: (.*))?$", line)
-        if m:
-            kind, name, rest = m.group(1), m.group(2), m.group(3) or ""
-            if kind == "START":
+    seeded = False
+    for index, line in enumerate(outcome.lines):
+        event = outcome.events.get(index)
+        if event:
+            kind, name, rest = event
+            if kind == "SEED":
+                seeded = True
+            elif kind == "START" and seeded:
                 current = TestResult(name)
                 results[name] = current
                 pending = []
                 current.log.append(line)
-                continue
-            r = results.get(name)
-            if r is None:
-                continue
-            r.log.append(line)
-            if kind == "PASS" and r.cls is None:
-                r.cls = PASS
-            elif kind == "FAIL":
-                r.cls = FAIL
-                r.reasons.extend(pending)
-                r.reasons.append(rest)
-                pending = []
-            elif kind in ("EXPECTED", "GOT"):
-                pending.append("%-9s %s" % (kind.lower() + ":", rest))
-            if kind in ("PASS", "FAIL"):
+            elif kind in ("PASS", "FAIL") and current is not None and name == current.name:
+                current.log.append(line)
+                current.cls = PASS if kind == "PASS" else FAIL
+                if kind == "FAIL":
+                    current.reasons = pending + [rest]
                 current = None
             continue
-        if current is not None:
-            current.log.append(line)
+        if current is None:
+            continue
+        current.log.append(line)
+        m = re.match(r"TEST (EXPECTED|GOT) (\S+?): (.*)$", line)
+        if m and m.group(2) == current.name:
+            pending.append("%-9s %s" % (m.group(1).lower() + ":", m.group(3)))
     crashed = None
     for name in tests:
         r = results.get(name)
@@ -303,25 +389,48 @@ def parse_results(tests, outcome):
     return results, crashed, not_started
 
 
+def forged_claims(outcome, name):
+    """The lines of a boot that claimed a result for test name without a signature."""
+    return [line for _, line in outcome.claims if name in signedlines.claims(line)]
+
+
+def bad_output_reasons(lines):
+    shown = ["    " + (line if len(line) <= 160 else line[:160] + " [...]") for line in lines[:3]]
+    more = ["    (and %d more)" % (len(lines) - 3)] if len(lines) > 3 else []
+    return ["the kernel printed a result line the test framework did not sign (only the "
+            "framework's verdicts count; see the log):"] + shown + more
+
+
 def crash_class(outcome):
-    if outcome.ended in ("timeout", "test-too-long"):
+    if outcome.ended in ("timeout", "test-too-long", "after-summary", "deadline"):
         return TIMEOUT
+    if outcome.ended == "aborted":
+        return ERROR
     if outcome.status == EXIT_PANIC:
         return PANIC
     if outcome.status is not None and outcome.status < 0:
         return KILLED
     if outcome.status == EXIT_RESET:
         return TRIPLE
+    if outcome.status in (EXIT_PASSED, EXIT_FAILED) and not outcome.summary:
+        return FAIL  # something other than the framework exited QEMU
     return ERROR
 
 
-def crash_reasons(outcome, limit):
+def crash_reasons(outcome, limit, test_cap=None):
     """The lines a student needs: the panic message, trap dump, backtrace."""
     cls = crash_class(outcome)
     if cls == TIMEOUT:
-        what = "no serial output for %.0fs" % limit if outcome.ended == "timeout" else \
-            "the test ran longer than its limit"
+        what = {
+            "timeout": "no serial output for %.0fs" % limit,
+            "test-too-long": "no test verdict for %.0fs, though output kept coming"
+            % (test_cap or 0),
+            "after-summary": "the kernel kept running %.0fs after the summary line" % limit,
+            "deadline": "the grade run reached its time limit",
+        }[outcome.ended]
         return ["the kernel hung (%s); killed QEMU" % what]
+    if outcome.ended == "aborted":
+        return ["the grader was stopped (a signal) before this test ended"]
     if cls == KILLED:
         return [qemucmd.explain_exit(outcome.status)[0] + "; the run was not completed"] + \
             outcome.lines[-5:]
@@ -335,6 +444,11 @@ def crash_reasons(outcome, limit):
                 start = i
         block = outcome.lines[start:] if start is not None else outcome.lines[-20:]
         return [line for line in block if line.strip()][:40]
+    if cls == FAIL:
+        return ["QEMU exited with status %s (%s), but not through the test framework: no "
+                "signed summary line; something else wrote to the exit port"
+                % (outcome.status, qemucmd.explain_exit(outcome.status)[0])] + \
+            outcome.lines[-10:]
     return ["QEMU exited with status %s" % outcome.status] + outcome.lines[-10:]
 
 
@@ -342,8 +456,10 @@ class Grader:
     """Runs a lab's tests, isolating crashes, and scores them."""
 
     def __init__(self, iso, logdir, seed=None, kvm=False, no_progress=None, printer=None,
-                 smp="det"):
+                 smp="det", deadline=None, test_cap=None):
         self.iso = iso
+        self.deadline = deadline    # time.time() by which every boot has ended
+        self.test_cap = test_cap    # longest stretch without a signed line
         self.logdir = logdir
         self.seed = seed if seed is not None else random.randrange(1, 2**31)
         self.kvm = kvm
@@ -357,6 +473,9 @@ class Grader:
     def calibrate(self):
         """Time one smoke boot; limits are multiples of it, never below a floor."""
         if self.no_progress is not None:
+            if self.deadline is None:
+                self.deadline = time.time() + max(TIME_LIMIT_FLOOR,
+                                                  TIME_LIMIT_FACTOR * self.no_progress / 12)
             return self.no_progress
         t0 = time.time()
         out = Boot(self.iso, "test=boot.console seed=1", self.logdir,
@@ -367,6 +486,8 @@ class Grader:
                          "status %s; see %s" % (out.status, os.path.join(self.logdir,
                                                                           "calibrate.log")))
         self.no_progress = max(NO_PROGRESS_FLOOR, NO_PROGRESS_FACTOR * took)
+        if self.deadline is None:
+            self.deadline = t0 + max(TIME_LIMIT_FLOOR, TIME_LIMIT_FACTOR * took)
         return self.no_progress
 
     def _boot_log(self, tag):
@@ -381,75 +502,103 @@ class Grader:
         a test that crashes the kernel is charged with the crash and the tests
         after it run again in a fresh boot. pattern (e.g. "lab3") selects the
         tests on the first boot's command line instead of listing them (other
-        tests it selects are ignored). Returns {name: TestResult}."""
+        tests it selects are ignored). on_result(name, cls, elapsed, reasons)
+        is called once per test, when its class is known. Returns
+        {name: TestResult}."""
         limit = self.calibrate()
         remaining = list(tests)
         results = {}
+        reported = set()
+
+        def report(name, cls, elapsed, reasons):
+            if on_result and name not in reported and name in tests:
+                reported.add(name)
+                on_result(name, cls, elapsed, reasons)
+
         while remaining:
             log_path = self._boot_log(tag)
             selection = pattern or ",".join(remaining)
             pattern = None  # reruns name exactly the tests still owed
             cmdline = "test=%s seed=%d %s" % (selection, self.seed, extra_cmdline)
             times = {}
+            claimed = set()
 
-            def on_line(line, out, times=times):
-                m = re.match(r"TEST (START|PASS|FAIL|EXPECTED|GOT) (\S+?):?(?: (.*))?$", line)
-                if not m:
+            def on_line(line, out, event, times=times, claimed=claimed):
+                now = time.time()
+                if event is None:
+                    claimed.update(signedlines.claims(line))
+                    m = re.match(r"TEST (EXPECTED|GOT) (\S+?): (.*)$", line)
+                    if m and m.group(2) in times and times[m.group(2)][1] is None:
+                        times[m.group(2)][2].append("%-9s %s" % (m.group(1).lower() + ":",
+                                                                 m.group(3)))
                     return
-                kind, name, rest, now = m.group(1), m.group(2), m.group(3) or "", time.time()
-                if kind == "START":
+                kind, name, rest = event
+                if kind == "START" and out.seed_echo == str(self.seed):
                     times[name] = [now, None, []]
-                    return
-                if name not in times or times[name][1] is not None:
-                    return
-                if kind in ("EXPECTED", "GOT"):
-                    times[name][2].append("%-9s %s" % (kind.lower() + ":", rest))
-                    return
-                times[name][1] = now
-                if on_result:
-                    reasons = [] if kind == "PASS" else times[name][2] + [rest]
-                    on_result(name, PASS if kind == "PASS" else FAIL, now - times[name][0],
-                              reasons)
+                elif kind in ("PASS", "FAIL") and name in times and times[name][1] is None:
+                    times[name][1] = now
+                    # A forged line for this test does not change the
+                    # framework's verdict; the final class is decided below.
+                    if kind == "FAIL":
+                        report(name, FAIL, now - times[name][0], times[name][2] + [rest])
+                    elif name not in claimed:
+                        report(name, PASS, now - times[name][0], [])
 
             out = Boot(self.iso, cmdline.strip(), self.logdir, log_path, cpus=cpus,
                        no_progress=limit, on_line=on_line, sync_handlers=sync_handlers,
-                       kvm=self.kvm, smp=self.smp).run()
+                       kvm=self.kvm, smp=self.smp, deadline=self.deadline,
+                       test_cap=self.test_cap).run()
             end = time.time()
             got, crashed, not_started = parse_results(remaining, out)
             got = {name: r for name, r in got.items() if name in remaining}
             seed_ok = out.seed_echo is None or out.seed_echo == str(self.seed)
+            test_cap = max(90.0, 12 * limit) if self.test_cap is None else self.test_cap
             for name, r in got.items():
                 t0, t1, _ = times.get(name, [end, end, None])
                 r.elapsed = (t1 or end) - t0
                 r.boot_log = log_path
                 r.sync = out.sync.get(name)
+                forged = forged_claims(out, name)
                 if not seed_ok:
                     r.cls = ERROR
                     r.reasons = ["the kernel echoed seed %s, the grader chose %d"
                                  % (out.seed_echo, self.seed)]
+                elif r.cls is None and forged:
+                    r.cls, r.reasons = BAD_OUTPUT, bad_output_reasons(forged)
                 elif r.cls is None:
                     r.cls = crash_class(out)
-                    r.reasons = crash_reasons(out, limit)
-                    if on_result:
-                        on_result(name, r.cls, r.elapsed, r.reasons)
+                    r.reasons = crash_reasons(out, limit, test_cap)
+                elif r.cls == PASS and forged:
+                    r.reasons = ["(the framework's verdict counts; the kernel also printed "
+                                 "result lines of its own, which do not)"]
+                report(name, r.cls, r.elapsed, r.reasons)
                 results[name] = r
-            normal_end = out.ended == "exit" and out.status in (EXIT_PASSED, EXIT_FAILED)
-            progressed = any(line.startswith("TEST START ") for line in out.lines)
-            if not_started and not normal_end and progressed:
+            normal_end = out.ended == "exit" and out.summary and \
+                out.status in (EXIT_PASSED, EXIT_FAILED)
+            progressed = bool(got)
+            if not_started and not normal_end and progressed and not ABORT.is_set() and \
+                    out.ended != "deadline":
                 remaining = not_started  # isolate: the rest get a fresh boot
                 continue
             for name in not_started:
-                r = TestResult(name, FAIL if normal_end else crash_class(out))
-                r.boot_log = log_path
-                if normal_end:
+                forged = forged_claims(out, name)
+                if forged:
+                    r = TestResult(name, BAD_OUTPUT)
+                    r.reasons = bad_output_reasons(forged)
+                    if out.seed_echo is None:
+                        r.reasons.insert(0, "the kernel printed them before the test "
+                                         "framework's seed echo: no test had started")
+                elif normal_end:
+                    r = TestResult(name, FAIL)
                     r.reasons = ["the kernel did not run this test (is it registered "
                                  "with KTEST? test=list shows the kernel's tests)"]
                 else:
+                    r = TestResult(name, crash_class(out))
                     r.reasons = ["the kernel stopped before this test started:"] + \
-                        crash_reasons(out, limit)
+                        crash_reasons(out, limit, test_cap)
+                r.boot_log = log_path
                 results[name] = r
-                if on_result:
-                    on_result(name, r.cls, 0.0, r.reasons)
+                report(name, r.cls, 0.0, r.reasons)
             break
         for r in results.values():
             self._write_test_log(r)
@@ -599,6 +748,13 @@ def error_report(lab, output, cls=ERROR):
         report.entries.append({"name": t["name"], "part": part, "points": t["points"],
                                "cls": cls, "elapsed": 0.0,
                                "reasons": output.strip().splitlines()[-30:], "log": None})
+    return report
+
+
+def stopped_report(report, lab, signum):
+    """A lab's report when the grader was stopped by signal signum."""
+    if report is None:
+        return error_report(lab, "the grader was stopped by signal %d" % signum)
     return report
 
 

@@ -4,6 +4,8 @@
 #include "lib/printfmt.h"
 
 static struct spinlock console_lock = SPINLOCK_INIT("console");
+/* Whether the next character starts a line: console_line needs one to itself. */
+static bool at_line_start = true;
 
 static void console_putch(int ch, void *arg)
 {
@@ -11,6 +13,7 @@ static void console_putch(int ch, void *arg)
 	if (ch == '\n')
 		serial_putc('\r');
 	serial_putc((char)ch);
+	at_line_start = ch == '\n';
 }
 
 int vkprintf(const char *fmt, va_list ap)
@@ -37,4 +40,16 @@ int kprintf(const char *fmt, ...)
 	n = vkprintf(fmt, ap);
 	va_end(ap);
 	return n;
+}
+
+void console_line(const char *line)
+{
+	uint64_t flags = spin_lock_irqsave(&console_lock);
+
+	if (!at_line_start)
+		console_putch('\n', NULL);
+	while (*line)
+		console_putch(*line++, NULL);
+	console_putch('\n', NULL);
+	spin_unlock_irqrestore(&console_lock, flags);
 }

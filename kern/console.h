@@ -18,4 +18,11 @@ int serial_getc(void);
 int kprintf(const char *fmt, ...) __printf(1, 2);
 int vkprintf(const char *fmt, va_list ap);
 
+/*
+ * console_line - print line and a newline as one line of its own: if the
+ * console is in the middle of a line (someone printed text without a
+ * newline), end that line first. No other output can land inside it.
+ */
+void console_line(const char *line);
+
 #endif
