@@ -120,6 +120,31 @@ def key_hidden(tally, iso, logdir):
                 time.time() - t)
 
 
+def killed_from_outside(tally, iso, logdir):
+    """A QEMU that someone else ends with a signal is `killed`, not a triple fault."""
+    import threading
+    t = time.time()
+    grader = gl.Grader(iso, logdir, seed=3, no_progress=20)
+    res = {}
+    th = threading.Thread(target=lambda: res.update(grader.run_tests(["crash.hang"])))
+    th.start()
+    procs = []
+    while time.time() - t < 20 and not procs:
+        with gl._live_lock:
+            procs = list(gl._live_qemus)
+        time.sleep(0.05)
+    time.sleep(0.5)
+    for proc in procs:
+        os.kill(proc.pid, signal.SIGTERM)
+    th.join(60)
+    r = res.get("crash.hang")
+    ok = bool(procs) and r is not None and r.cls == gl.KILLED and \
+        "SIGTERM" in "\n".join(r.reasons)
+    tally.check("qemu_killed_from_outside_is_killed", ok,
+                "QEMU seen: %s; class %s: %s" % (bool(procs), r and r.cls,
+                                                 r and "\n".join(r.reasons)), time.time() - t)
+
+
 class Scratch:
     """A copy of the tree in which student files are edited and rebuilt."""
 
@@ -325,6 +350,7 @@ def main():
     logdir = tempfile.mkdtemp(prefix="pagoda-integrity-logs-")
     if os.path.exists(iso):
         key_hidden(tally, iso, logdir)
+        killed_from_outside(tally, iso, logdir)
     shutil.rmtree(logdir, ignore_errors=True)
     if not os.path.exists(os.path.join(ROOT, "labs", "lab3", "bugs")):
         print("integrity: a student tree (no reference solutions): the attacks are not run")
