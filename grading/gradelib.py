@@ -521,28 +521,14 @@ class Grader:
             pattern = None  # reruns name exactly the tests still owed
             cmdline = "test=%s seed=%d %s" % (selection, self.seed, extra_cmdline)
             times = {}
-            claimed = set()
 
-            def on_line(line, out, event, times=times, claimed=claimed):
-                now = time.time()
-                if event is None:
-                    claimed.update(signedlines.claims(line))
-                    m = re.match(r"TEST (EXPECTED|GOT) (\S+?): (.*)$", line)
-                    if m and m.group(2) in times and times[m.group(2)][1] is None:
-                        times[m.group(2)][2].append("%-9s %s" % (m.group(1).lower() + ":",
-                                                                 m.group(3)))
-                    return
-                kind, name, rest = event
-                if kind == "START" and out.seed_echo == str(self.seed):
-                    times[name] = [now, None, []]
-                elif kind in ("PASS", "FAIL") and name in times and times[name][1] is None:
-                    times[name][1] = now
-                    # A forged line for this test does not change the
-                    # framework's verdict; the final class is decided below.
-                    if kind == "FAIL":
-                        report(name, FAIL, now - times[name][0], times[name][2] + [rest])
-                    elif name not in claimed:
-                        report(name, PASS, now - times[name][0], [])
+            def on_line(line, out, event, times=times):
+                # Timing only: a verdict is reported once the boot is over,
+                # when every line that could disown it has been seen.
+                if event and event[0] == "START" and out.seed_echo == str(self.seed):
+                    times[event[1]] = [time.time(), None]
+                elif event and event[0] in ("PASS", "FAIL") and event[1] in times:
+                    times[event[1]][1] = time.time()
 
             out = Boot(self.iso, cmdline.strip(), self.logdir, log_path, cpus=cpus,
                        no_progress=limit, on_line=on_line, sync_handlers=sync_handlers,
@@ -554,7 +540,7 @@ class Grader:
             seed_ok = out.seed_echo is None or out.seed_echo == str(self.seed)
             test_cap = max(90.0, 12 * limit) if self.test_cap is None else self.test_cap
             for name, r in got.items():
-                t0, t1, _ = times.get(name, [end, end, None])
+                t0, t1 = times.get(name, [end, end])
                 r.elapsed = (t1 or end) - t0
                 r.boot_log = log_path
                 r.sync = out.sync.get(name)
@@ -568,6 +554,10 @@ class Grader:
                 elif r.cls is None:
                     r.cls = crash_class(out)
                     r.reasons = crash_reasons(out, limit, test_cap)
+                elif r.cls == FAIL and forged:
+                    r.cls = BAD_OUTPUT
+                    r.reasons = bad_output_reasons(forged) + \
+                        ["the test framework's own verdict was FAIL:"] + r.reasons
                 elif r.cls == PASS and forged:
                     r.reasons = ["(the framework's verdict counts; the kernel also printed "
                                  "result lines of its own, which do not)"]

@@ -235,10 +235,12 @@ def attacks(tally, scratch):
     scratch.build()
     out, scores, score, took = scratch.grade(1, "forged_pass")
     twice = one_verdict_each(out, lab1)
+    lost = [n for n in lab1 if base.get(n, (0,))[0] == 0]
+    not_bad = {n: c for n, c in classes_of(out, lost).items() if not c.startswith(bad)}
     tally.check("forged_pass_scores_as_without", scores == base and score == base_score and
-                not twice,
-                "score %d, without the forgery %d; tests with other than one verdict line: %s"
-                % (score, base_score, twice), took)
+                not twice and lost and not not_bad,
+                "score %d, without the forgery %d; tests with other than one verdict line: %s; "
+                "failing tests not bad-output: %s" % (score, base_score, twice, not_bad), took)
 
     glue = 'kprintf("x TEST PASS %s");\nkprintf("\\rTEST PASS %s TEST PASS %s");\n' % (
         lab1[0], lab1[1], lab1[2])
