@@ -22,11 +22,16 @@ import gradelib as gl
 
 
 def build(obj):
-    """Build the ISO with make; returns (ok, output)."""
+    """Build the ISO with make; returns (ok, output). The host tests are built
+    too; when they do not build, only the graded host tests fail."""
     if shutil.which("make") is None:
         return False, "make is missing: install the Debian package 'make'"
     proc = subprocess.run(["make", "-s", "OBJ=" + obj, "all"], cwd=gl.ROOT, env=gl.make_env(),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    host = subprocess.run(["make", "-s", "OBJ=" + obj, gl.hosttests.binary(obj)], cwd=gl.ROOT,
+                          env=gl.make_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+    gl.hosttests.record_build(obj, host.returncode == 0, host.stdout)
     return proc.returncode == 0, proc.stdout
 
 

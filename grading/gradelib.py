@@ -20,6 +20,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grading"))
+import hosttests  # noqa: E402
 import isocmdline  # noqa: E402
 
 import qemucmd  # noqa: E402
@@ -646,6 +647,8 @@ def kernel_tests_of(manifest):
     """Kernel tests to boot: every non-grader test, plus what grader checks need."""
     names = []
     for _, t in manifest_tests(manifest):
+        if "host" in t:
+            continue
         name = kernel_test_needed(t) if "grader" in t else t["name"]
         if name not in names:
             names.append(name)
@@ -706,8 +709,17 @@ def grade_lab(lab, grader, emit, quiet=False):
     results = grader.run_tests(kernel_tests_of(manifest), cpus=cpus,
                                tag="lab%d" % lab, sync_handlers=SYNC_HANDLERS,
                                on_result=on_result, pattern="lab%d" % lab)
+    host_specs = [t["host"] for _, t in entries.values() if "host" in t]
+    host = hosttests.run(os.path.dirname(os.path.abspath(grader.iso)), host_specs,
+                         grader.logdir) if host_specs else {}
     for name, (part, t) in entries.items():
-        if "grader" in t:
+        if "host" in t:
+            passed, reasons, elapsed = host[t["host"]]
+            cls = BUILD if passed is None else PASS if passed else FAIL
+            log = os.path.join(grader.logdir, "host-%s.log" % t["host"].split(":")[0])
+            if not quiet or cls != PASS:
+                emit(format_result(name, cls, elapsed, reasons, log))
+        elif "grader" in t:
             needed = results.get(kernel_test_needed(t))
             check = GRADER_CHECKS.get(t["grader"])
             if check is None:

@@ -309,6 +309,10 @@ def load_manifest(src, lab, files=None):
                 errs.append("%s: test '%s': 'points' must be a number > 0" % (rel, name))
             if "grader" in t and not isinstance(t["grader"], str):
                 errs.append("%s: test '%s': 'grader' must be a string" % (rel, name))
+            if "host" in t and not (isinstance(t["host"], str) and
+                                    re.match(r"^[a-z0-9_]+:[a-z0-9_]+$", t["host"])):
+                errs.append("%s: test '%s': 'host' must be '<suite>:<test case>' of "
+                            "tests/host" % (rel, name))
     if errs:
         raise LabError("\n".join(errs))
     return m
