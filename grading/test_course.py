@@ -14,6 +14,7 @@ configuration ignored.
 
 Prints one line per check and `N passed, M failed` last.
 """
+import difflib
 import os
 import re
 import shutil
@@ -30,6 +31,21 @@ import gradelib as gl  # noqa: E402
 # A mark the staff's fix puts into a given part of lab 1's student file: the
 # student's clone must end up with it and with their own code.
 STAFF_FIX = "/* Course staff: a fix in the given code (grading/test_course.py). */\n"
+# The student's code is the reference solution with this line at the start of
+# every change from the stub: their own code, which a merge of the staff's
+# solution would conflict with.
+MINE = "/* A student's own code (grading/test_course.py). */\n"
+
+
+def students_version(stub, solution):
+    """solution with MINE before each part that differs from stub."""
+    a, b = stub.splitlines(keepends=True), solution.splitlines(keepends=True)
+    out, last = [], 0
+    for tag, _, _, j1, _ in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag in ("replace", "insert") and not (j1 and b[j1 - 1].rstrip().endswith("\\")):
+            out += b[last:j1] + [MINE]
+            last = j1
+    return "".join(out + b[last:])
 
 
 class Checks:
@@ -197,7 +213,9 @@ def run(c, tmp):
     c.check("student_readme", "## For students" in readme and not bad and not missing,
             "in the student's README.md: %s; paths it names that the tree lacks: %s"
             % (bad, missing))
-    shutil.copy(os.path.join(sol, "kern", "pgtable.c"), os.path.join(clone, "kern", "pgtable.c"))
+    stub = read(os.path.join(clone, "kern", "pgtable.c"))
+    write(os.path.join(clone, "kern", "pgtable.c"),
+          students_version(stub, read(os.path.join(sol, "kern", "pgtable.c"))))
     write(os.path.join(clone, "answers-lab1.txt"), "1. ...\n")
     st, out = sh("git add answers-lab1.txt && git commit -q -am 'lab 1 done'", clone)
     c.check("lab1_commit", st == 0, tail(out))
@@ -262,9 +280,9 @@ def run(c, tmp):
     # ---- the student takes the update, as its message says ----
     st, out = sh(" && ".join(commands) or "false", clone)
     mine = read(os.path.join(clone, "kern", "pgtable.c"))
-    c.check("update_merged", st == 0 and STAFF_FIX in mine and "LAB 1: your code here" not in mine,
+    c.check("update_merged", st == 0 and STAFF_FIX in mine and MINE in mine,
             "exit %s, staff fix %s, student's code %s:\n%s"
-            % (st, STAFF_FIX in mine, "LAB 1: your code here" not in mine, tail(out)))
+            % (st, STAFF_FIX in mine, MINE in mine, tail(out)))
 
     # ---- and moves on to lab 2, as README.md, handouts/lab2.md and the commit say ----
     steps = fenced_after(readme, "**Moving on to the next lab.**")
@@ -287,7 +305,7 @@ def run(c, tmp):
     _, head = sh("git rev-parse --abbrev-ref HEAD", clone)
     ok = st == 0 and head.strip() == "lab2" and "CONFLICT" not in "".join(outs) and \
         '"lab": 2' in read(os.path.join(clone, "labs", "current.json")) and \
-        STAFF_FIX in mine and "LAB 1: your code here" not in mine and \
+        STAFF_FIX in mine and MINE in mine and "LAB 1: your code here" not in mine and \
         os.path.exists(os.path.join(clone, "answers-lab1.txt")) and \
         "LAB 2: your code here" in read(os.path.join(clone, "kern", "aspace.c"))
     c.check("moved_to_lab2_keeping_lab1", ok, tail("\n".join(outs), 20))
