@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# mklab: no-markers (this file writes a marker into a scratch copy of the tree)
 """The course repository, end to end, as the staff and a student use it.
 
 The staff publish lab 1 only (make branches UPTO=1); a student clones, finishes
@@ -7,7 +8,8 @@ grading/grade-submission); the staff fix a file and publish lab 2 (UPTO=2);
 the student runs the command from the update's commit message, then the steps
 of README.md's "For students" to move on (the same lines as handouts/lab2.md
 and the lab2 commit message), and grades there: lab 1 again, from their own
-code, and lab 2. The student's "work" is the reference solution, taken from a
+code, and lab 2. Last, a staff update that conflicts with the student's code,
+resolved as README.md's "On a conflict" says. The student's "work" is the reference solution, taken from a
 generated lab-3 tree. Everything happens in a scratch directory, on a copy of
 this tree (so the staff's fix does not touch it), with git's global and system
 configuration ignored.
@@ -329,6 +331,24 @@ def run(c, tmp):
     names = zip_names(archive) if st == 0 and os.path.exists(archive) else None
     c.check("lab2_make_handin", names == ["answers-lab2.txt", "kern/aspace.c"],
             "exit %s, archive %s:\n%s" % (st, names, tail(out)))
+
+    # ---- a staff update that conflicts with the student's code, resolved as
+    # README.md's "On a conflict" says (keeping the student's whole file) ----
+    text = read(pg)
+    hint = re.search(r"/\* LAB 1 BEGIN: (.*) \*/", text)
+    write(pg, text.replace(hint.group(0), "/* LAB 1 BEGIN: %s (reworded) */" % hint.group(1), 1))
+    st, out = sh("git add -A && make -s branches DEST=%s UPTO=2" % course, src)
+    c.check("publish_conflicting_update", st == 0 and "lab2 updated to" in out, tail(out))
+    st, out = sh("git fetch -q origin && git merge --no-edit origin/lab2", clone)
+    conflict = st != 0 and "CONFLICT (content): Merge conflict in kern/pgtable.c" in out
+    st2, out2 = sh("git checkout --ours kern/pgtable.c && git add kern/pgtable.c && "
+                   "git commit -q --no-edit && make -s check", clone, 120)
+    mine = read(os.path.join(clone, "kern", "pgtable.c"))
+    c.check("conflict_resolved_as_documented", conflict and st2 == 0 and MINE in mine and
+            STAFF_FIX in mine and "<<<<<<<" not in mine and
+            re.search(r"^100%: Checks", out2, re.M) is not None,
+            "merge exit %s (conflict reported: %s):\n%s\nresolution exit %s:\n%s"
+            % (st, conflict, tail(out, 6), st2, tail(out2, 8)))
 
 
 def read_bytes(path):
