@@ -588,7 +588,7 @@ def commit_message(m, first_lab, changed=None):
     """The message of a branch's first commit (changed None) or of an update.
     Each gives the commands that bring it into a student's clone: they work on
     git 2.39 without configuration (plain `git pull` refuses divergent branches
-    there), and `git merge labN` would merge the student's own branch."""
+    there), and `git merge labN` names the student's own branch in a clone."""
     lab = m["lab"]
     if changed is not None:
         shown = changed[:20] + (["... (%d more)" % (len(changed) - 20)] if len(changed) > 20 else [])
