@@ -28,6 +28,9 @@ KVM ?= 0
 GDBPORT ?= $(shell expr 26000 + $$(id -u) % 5000)
 # Width of the command-line field in grub.cfg; grading/isocmdline.py patches it.
 CMDLINE_FIELD := 1024
+# The lab of a student's tree (labs/current.json, written by labs/mklab.py);
+# empty in the staff's reference tree. make check and make format use it.
+TREE_LAB := $(shell sed -n 's/^ *"lab": *\([0-9][0-9]*\).*/\1/p' labs/current.json 2>/dev/null)
 
 # A missing tool stops the build with the Debian package that provides it.
 need = command -v $(1) >/dev/null 2>&1 || { echo "error: '$(1)' is missing: install the Debian package '$(2)' (or run 'make deps')" >&2; exit 1; }
@@ -183,12 +186,13 @@ $(HOST_TESTS): $(HOST_LIB_SRCS) $(HOST_KERN_SRCS) $(HOST_TEST_SRCS) $(wildcard t
 	$(Q)$(CC) $(HOST_CFLAGS) $$(pkg-config --cflags check) -o $@ $(HOST_LIB_SRCS) \
 		$(HOST_KERN_SRCS) $(HOST_TEST_SRCS) $$(pkg-config --libs check)
 
+# In a lab-N tree the suites of later labs (still stubbed there) do not run.
 .PHONY: check
 check: $(HOST_TESTS)
-	$(Q)CK_DEFAULT_TIMEOUT=20 $(HOST_TESTS)
+	$(Q)CK_DEFAULT_TIMEOUT=20 PAGODA_LAB=$(TREE_LAB) $(HOST_TESTS)
 
 # ---- tests, grading --------------------------------------------------------
-.PHONY: test grade deps compile_commands.json format clean help
+.PHONY: test grade handin deps compile_commands.json format clean help
 test: $(ISO) $(HOST_TESTS)
 	@$(call need,$(QEMU),qemu-system-x86)
 	$(Q)$(PYTHON) grading/selftest.py --obj $(OBJ)
@@ -196,7 +200,8 @@ test: $(ISO) $(HOST_TESTS)
 deps:
 	$(Q)tools/deps.sh install
 
-# make grade (all labs), make grade LAB=2, make grade-lab2; GRADEFLAGS=--json=FILE etc.
+# make grade (all labs; in a lab-N tree labs 1..N, later ones "not yet"), make grade LAB=2,
+# make grade-lab2; GRADEFLAGS=--json=FILE etc.
 GRADE_LABS = $(if $(LAB),--lab $(LAB))
 grade: $(ISO)
 	@$(call need,$(QEMU),qemu-system-x86)
@@ -205,6 +210,11 @@ grade: $(ISO)
 grade-lab%: $(ISO)
 	@$(call need,$(QEMU),qemu-system-x86)
 	$(Q)$(PYTHON) grading/grade.py --obj $(OBJ) --no-build --lab $* $(GRADEFLAGS)
+
+# make handin: handin-labN.zip with the lab's student files (and answers-labN.txt
+# when the handout asks for one), what the autograder takes. LAB=N outside a lab tree.
+handin:
+	$(Q)$(PYTHON) tools/labtree.py handin $(if $(LAB),--lab $(LAB))
 
 # make soak SEEDS=200 LAB=2: grade over many seeds, list each failure with its seed.
 SEEDS ?= 20
@@ -236,9 +246,14 @@ compile_commands.json:
 	$(Q)$(MAKE) clean >/dev/null
 	$(Q)bear -- $(MAKE) $(KERNEL) $(HOST_TESTS)
 
+# Any tree, git or not. In a student's tree only the student's own C files: a
+# reformat of the given files would make each later merge of the staff's
+# updates conflict. FILES="a.c b.h" picks the files.
+FORMAT_FILES = $(or $(FILES),$(if $(TREE_LAB),$$($(PYTHON) tools/labtree.py files --ext .c,.h),$$(find kern lib user tests -name '*.[ch]')))
 format:
 	@$(call need,clang-format,clang-format)
-	$(Q)clang-format -i $$(find kern lib user tests -name '*.[ch]')
+	$(Q)files="$(FORMAT_FILES)"; test -n "$$files" || { echo "format: no C file to format" >&2; exit 1; }; \
+		clang-format -i $$files && echo "format: $$(echo $$files | wc -w) file(s) formatted"
 
 clean:
 	rm -rf $(OBJ)
@@ -254,10 +269,12 @@ help:
 	@echo "make grade         grade every lab (LAB=N for one; or make grade-labN)"
 	@echo "make soak          grade over SEEDS=N seeds (LAB=N), list every failing seed"
 	@echo "make bench         copy_from_user vs memcpy (and lab 4's TLB) benchmarks"
+	@echo "make handin        pack your lab's files into handin-labN.zip for the autograder"
+	@echo "make format        clang-format your lab's C files (the whole tree in the reference)"
 	@echo "make test          everything CI runs; ends with 'N passed, N failed'"
 	@echo "make compile_commands.json   for clangd"
-	@echo "staff: make handout LAB=N DEST=DIR [STUB_ALL=1] | make branches DEST=REPO |"
-	@echo "       make autograder [LAB=N] | make discriminate [LAB=N]   (labs/README.md)"
+	@test -n "$(TREE_LAB)" || echo "staff: make handout LAB=N DEST=DIR [STUB_ALL=1] | make branches DEST=REPO UPTO=N |"
+	@test -n "$(TREE_LAB)" || echo "       make autograder [LAB=N] | make discriminate [LAB=N]   (labs/README.md)"
 
 # ---- staff only: lab trees, graders' discrimination, autograder (labs/README.md) ----
 MKLAB := labs/mklab.py
@@ -271,8 +288,8 @@ handout:
 
 branches:
 	$(staff_only)
-	@test -n "$(DEST)" || { echo "usage: make branches DEST=REPO" >&2; exit 1; }
-	$(Q)$(PYTHON) $(MKLAB) branches --dest $(DEST)
+	@test -n "$(DEST)" -a -n "$(UPTO)" || { echo "usage: make branches DEST=REPO UPTO=N (add or update branches lab1..labN only)" >&2; exit 1; }
+	$(Q)$(PYTHON) $(MKLAB) branches --dest $(DEST) --upto $(UPTO)
 
 autograder:
 	$(staff_only)

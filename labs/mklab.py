@@ -5,7 +5,7 @@
   mklab.py check                                  validate manifests, markers, bug patches
   mklab.py handout --lab N --dest DIR [--stub-all] [--source SRC]
                                                   write the student tree for lab N
-  mklab.py branches --dest REPO                   commit each lab's tree to branch labN
+  mklab.py branches --dest REPO --upto N          commit lab 1..N's trees to branches labN
   mklab.py apply-bug --lab N --bug NAME --dest DIR
                                                   reference tree + one bug patch
 
@@ -44,6 +44,11 @@ INSTRUCTOR_ONLY = ["labs/mklab.py", "labs/README.md", "grading/grade-submission"
 # Written into each generated tree: which lab it is (grade-submission and
 # grading/discriminate.py read it).
 LAB_STAMP = "labs/current.json"
+# Lines between these two (each alone on its line, in any text file) are the
+# staff's: a student tree has neither them nor the lines between (README.md's
+# "For instructors" section, say), so it never points to a file it lacks.
+STAFF_BEGIN = "<!-- staff-only -->"
+STAFF_END = "<!-- /staff-only -->"
 
 COMMITTER = {"GIT_AUTHOR_NAME": "Pagoda course staff", "GIT_AUTHOR_EMAIL": "pagoda@localhost",
              "GIT_COMMITTER_NAME": "Pagoda course staff",
@@ -184,6 +189,30 @@ def parse(path, text):
     if errors:
         raise LabError("\n".join(errors))
     return items, regions
+
+
+def drop_staff_only(path, text):
+    """text without its staff-only blocks, or None if it has none."""
+    if STAFF_BEGIN not in text:
+        return None
+    out, inside, start = [], False, 0
+    for no, line in enumerate(text.splitlines(keepends=True), 1):
+        mark = line.strip()
+        if mark == STAFF_BEGIN:
+            if inside:
+                raise LabError("%s:%d: %s inside the staff-only block of line %d"
+                               % (path, no, STAFF_BEGIN, start))
+            inside, start = True, no
+        elif mark == STAFF_END:
+            if not inside:
+                raise LabError("%s:%d: %s without a %s before it" % (path, no, STAFF_END,
+                                                                     STAFF_BEGIN))
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise LabError("%s:%d: %s without a %s" % (path, start, STAFF_BEGIN, STAFF_END))
+    return "".join(out)
 
 
 def stubbed(region, lab, stub_all):
@@ -529,6 +558,9 @@ def generate(src, dest, lab, stub_all=False, include_untracked=False, quiet=Fals
             regions.extend(regs)
             nstub += sum(1 for r in regs if stubbed(r, lab, stub_all))
             copy_file(src, dest, p, text)
+        elif text is not None and drop_staff_only(p, text) is not None:
+            text = drop_staff_only(p, text)
+            copy_file(src, dest, p, text)
         else:
             copy_file(src, dest, p)
         if text is not None and not opted_out(text):
@@ -556,25 +588,54 @@ def generate(src, dest, lab, stub_all=False, include_untracked=False, quiet=Fals
 
 # ---- branches ----------------------------------------------------------------------
 
-def commit_message(m, update, first_lab, stub_all):
-    files = ", ".join(m["student_files"])
-    earlier = "" if stub_all or m["lab"] == first_lab else (
-        "\nThe code of the earlier labs is the staff's solution, so this lab starts from\n"
-        "a working base.\n")
-    if update:
-        return ("Lab %d: update from the course staff\n\nMerge this into your work with "
-                "`git merge lab%d`.\n" % (m["lab"], m["lab"]))
-    return ("Lab %d: %s\n\n"
-            "Start with %s. Your code goes in %s: look for \"LAB %d: your code here\".\n"
-            "Build with `make`, boot with `make qemu-nox`, and grade yourself with\n"
-            "`make grade-lab%d`.\n%s" % (m["lab"], m["title"], m["handout"], files,
-                                         m["lab"], m["lab"], earlier))
+def commit_message(m, first_lab, changed=None):
+    """The message of a branch's first commit (changed None) or of an update.
+    Each gives the commands that bring it into a student's clone: they work on
+    git 2.39 without configuration (plain `git pull` refuses divergent branches
+    there), and `git merge labN` names the student's own branch in a clone."""
+    lab = m["lab"]
+    if changed is not None:
+        shown = changed[:20] + (["... (%d more)" % (len(changed) - 20)] if len(changed) > 20 else [])
+        return ("Lab %d: update from the course staff\n\n"
+                "Changed: %s\n\n"
+                "To bring it into your work, commit your own changes, then run this on\n"
+                "your lab-%d branch:\n\n"
+                "    git fetch origin && git merge --no-edit origin/lab%d\n\n"
+                "Your own code stays. If git reports a conflict, README.md (\"For students\")\n"
+                "says what to do. If you have moved on to a later lab, merge that lab's\n"
+                "branch (origin/labN) instead: it includes this update.\n"
+                % (lab, ", ".join(shown), lab, lab))
+    msg = ("Lab %d: %s\n\n"
+           "Start with %s. Your code goes in %s: look for \"LAB %d: your code here\".\n"
+           "Build with `make`, boot with `make qemu-nox`, grade yourself with `make grade`,\n"
+           "hand in with `make handin`.\n" % (lab, m["title"], m["handout"],
+                                             ", ".join(m["student_files"]), lab))
+    if lab != first_lab:
+        msg += ("\nTo move here from lab %d, commit your work on your lab-%d branch, then:\n\n"
+                "    git fetch origin\n"
+                "    git checkout -b lab%d lab%d\n"
+                "    git merge --no-edit origin/lab%d\n\n"
+                "This branch keeps the earlier labs' files as they were handed out, so the\n"
+                "merge keeps your own code of the earlier labs (and `make grade` grades it\n"
+                "again, as a regression check).\n" % (lab - 1, lab - 1, lab, lab - 1, lab))
+    return msg
 
 
-def branches(src, repo, include_untracked=False, stub_all=False):
+def branches(src, repo, upto, include_untracked=False):
+    """Add or update branches lab1..lab<upto> in repo (staged release: later
+    labs stay unpublished). Each branch's tree is its lab's student tree with
+    every earlier lab stubbed too: the files of earlier labs are then the same
+    on every branch, so a student who merges the next lab's branch into their
+    work keeps their own code there, without a conflict. Branch labN is built
+    on labN-1 (a new labN-1 commit is merged into labN), so merging it brings
+    the earlier labs' updates along."""
     _, manifests, _ = load_all(src, include_untracked)
     if not manifests:
         raise LabError("no lab manifests under labs/")
+    labs = [lab for lab in sorted(manifests) if lab <= upto]
+    if not labs:
+        raise LabError("--upto %d: no lab up to %d (labs: %s)"
+                       % (upto, upto, ", ".join(map(str, sorted(manifests)))))
     created = not os.path.exists(repo)
     if created:
         os.makedirs(repo)
@@ -588,9 +649,9 @@ def branches(src, repo, include_untracked=False, stub_all=False):
         env.setdefault(k, v)
     prev = None
     with tempfile.TemporaryDirectory(prefix="mklab-branches-") as tmp:
-        for lab in sorted(manifests):
+        for lab in labs:
             tree_dir = os.path.join(tmp, "lab%d" % lab)
-            m = generate(src, tree_dir, lab, stub_all, include_untracked, quiet=True)
+            m = generate(src, tree_dir, lab, True, include_untracked, quiet=True)
             e = dict(env, GIT_DIR=gitdir, GIT_WORK_TREE=tree_dir,
                      GIT_INDEX_FILE=os.path.join(tmp, "index%d" % lab))
             git(["add", "-A", "-f", "."], tree_dir, env=e)
@@ -606,11 +667,15 @@ def branches(src, repo, include_untracked=False, stub_all=False):
                 print("mklab: lab%d is up to date (%s)" % (lab, head[:12]))
                 prev = head
                 continue
+            changed = None
+            if head:
+                changed = git(["diff-tree", "-r", "--name-only", head + "^{tree}", tree],
+                              repo).split()
             args = ["commit-tree", tree]
             for p in parents:
                 args += ["-p", p]
             commit = git(args + ["-F", "-"], repo, env=env,
-                         input=commit_message(m, bool(head), min(manifests), stub_all).encode()).strip()
+                         input=commit_message(m, min(manifests), changed).encode()).strip()
             git(["update-ref", ref, commit] + ([head] if head else ["0" * 40]), repo)
             print("mklab: lab%d %s %s" % (lab, "updated to" if head else "created at", commit[:12]))
             prev = commit
@@ -619,9 +684,17 @@ def branches(src, repo, include_untracked=False, stub_all=False):
             if head and current == ref and not bare:
                 print("mklab: note: %s has lab%d checked out; its working tree still shows the "
                       "old commit (git reset --hard lab%d)" % (repo, lab, lab))
+    for lab in sorted(manifests):
+        if lab > upto and git(["rev-parse", "--verify", "-q", "refs/heads/lab%d" % lab], repo,
+                              check=False).strip():
+            print("mklab: note: lab%d is published but was not updated (--upto %d); "
+                  "rerun with --upto %d to update it" % (lab, upto, max(manifests)))
+    unpublished = [l for l in sorted(manifests) if l > upto]
+    if unpublished:
+        print("mklab: not published yet: %s" % ", ".join("lab%d" % l for l in unpublished))
     if created:
-        first = "lab%d" % min(manifests)
-        git(["checkout", "-q", first], repo)
+        # A clone checks out the repository's HEAD: students start on lab 1.
+        git(["checkout", "-q", "lab%d" % labs[0]], repo)
 
 # ---- commands ----------------------------------------------------------------------
 
@@ -647,7 +720,7 @@ def cmd_handout(args):
 
 
 def cmd_branches(args):
-    branches(args.source, args.dest, args.include_untracked, args.stub_all)
+    branches(args.source, args.dest, args.upto, args.include_untracked)
 
 
 def cmd_apply_bug(args):
@@ -678,9 +751,11 @@ def main(argv=None):
     p.add_argument("--dest", required=True)
     p.add_argument("--stub-all", action="store_true", help="stub earlier labs too")
     p.set_defaults(fn=cmd_handout)
-    p = sub.add_parser("branches", parents=[common], help="commit lab trees to branches labN")
+    p = sub.add_parser("branches", parents=[common],
+                       help="commit lab 1..N's trees to branches labN (staged release)")
     p.add_argument("--dest", required=True, help="git repository (created if missing)")
-    p.add_argument("--stub-all", action="store_true", help="stub earlier labs too")
+    p.add_argument("--upto", type=int, required=True,
+                   help="publish (add or update) branches lab1..labN only")
     p.set_defaults(fn=cmd_branches)
     p = sub.add_parser("apply-bug", parents=[common], help="reference tree plus one bug patch")
     p.add_argument("--lab", type=int, required=True)
