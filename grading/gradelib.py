@@ -107,6 +107,7 @@ class BootOutcome:
         self.seed_echo = None    # from the signed TEST SEED line only
         self.events = {}         # line index -> (kind, name, rest) of a signed line
         self.claims = []         # (line index, line): verdict-like lines not signed
+        self.cpus = []           # where each CPU was when a hang was stopped: see cpu_places
         self.summary = False     # the signed TEST SUMMARY line came
 
 
@@ -206,6 +207,7 @@ class Boot:
         self.sync_handlers = sync_handlers or {}
         self.deadline = deadline
         self.verifier = signedlines.Verifier()
+        self.kernel_elf = os.path.join(os.path.dirname(os.path.abspath(iso)), "kern", "kernel")
 
     def run(self):
         out = BootOutcome()
@@ -214,7 +216,7 @@ class Boot:
             return out
         tmp = tempfile.mkdtemp(prefix="pagoda-", dir="/tmp")
         run_iso = os.path.join(tmp, "run.iso")
-        qmp_path = os.path.join(tmp, "qmp.sock") if self.sync_handlers else None
+        qmp_path = os.path.join(tmp, "qmp.sock")  # sync handlers; where a hung CPU is
         cmdline = "%s %s" % (self.cmdline, self.verifier.cmdline())
         isocmdline.write_iso(self.iso, run_iso, cmdline)
         cmd = qemucmd.qemu_command(run_iso, self.cpus, smp=self.smp, kvm=self.kvm,
@@ -291,6 +293,8 @@ class Boot:
                 why = self._over(out, time.time(), last_output, last_signed, summary_at)
                 if why:
                     out.ended = why
+                    if why in HANG_ENDS:
+                        qmp = self._where_hung(out, qmp, qmp_path)
                     return
                 events = sel.select(timeout=0.05)
                 if not events:
@@ -329,6 +333,16 @@ class Boot:
             if qmp:
                 qmp.close()
 
+    def _where_hung(self, out, qmp, qmp_path):
+        """Ask QEMU for each CPU's RIP before the hung boot is killed."""
+        try:
+            if qmp is None:
+                qmp = Qmp(qmp_path, timeout=2.0)
+            out.cpus = cpu_places(qmp.hmp("info registers -a"), self.kernel_elf)
+        except (OSError, ValueError, RuntimeError) as e:
+            out.cpus = ["(could not ask QEMU where the CPUs were: %s)" % e]
+        return qmp
+
     def _sync(self, proc, line, out, qmp, qmp_path):
         m = re.match(r"TEST SYNC (\S+): (\S+)", line)
         if m and m.group(2) in self.sync_handlers and qmp_path:
@@ -345,6 +359,37 @@ class Boot:
         except OSError:
             pass
         return qmp
+
+
+HANG_ENDS = ("timeout", "test-too-long", "after-summary", "deadline")
+
+
+def symbolize(elf, addrs):
+    """{addr: "function (file:line)"} from the kernel's symbols and line table."""
+    if not addrs or not os.path.exists(elf) or shutil.which("addr2line") is None:
+        return {}
+    try:
+        out = subprocess.run(["addr2line", "-f", "-e", elf] + ["%#x" % a for a in addrs],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                             timeout=10).stdout.splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    names = {}
+    for addr, fn, loc in zip(addrs, out[0::2], out[1::2]):
+        loc = re.sub(r" \(discriminator \d+\)$", "", loc)
+        if loc.startswith(ROOT + os.sep):
+            loc = os.path.relpath(loc, ROOT)
+        names[addr] = "%s (%s)" % (fn, loc) if fn != "??" else "an address outside the kernel"
+    return names
+
+
+def cpu_places(registers, elf):
+    """Lines naming where each CPU was, from the monitor's `info registers -a`."""
+    cpus = re.findall(r"CPU#(\d+).*?RIP=([0-9a-f]+)[^\n]*?HLT=(\d)", registers, re.S)
+    names = symbolize(elf, [int(rip, 16) for _, rip, _ in cpus])
+    return ["CPU %s: rip %#x in %s%s" % (cpu, int(rip, 16), names.get(int(rip, 16), "?"),
+                                          ", halted (hlt)" if halted == "1" else "")
+            for cpu, rip, halted in cpus]
 
 
 def parse_results(tests, outcome):
@@ -403,7 +448,7 @@ def bad_output_reasons(lines):
 
 
 def crash_class(outcome):
-    if outcome.ended in ("timeout", "test-too-long", "after-summary", "deadline"):
+    if outcome.ended in HANG_ENDS:
         return TIMEOUT
     if outcome.ended == "aborted":
         return ERROR
@@ -429,7 +474,9 @@ def crash_reasons(outcome, limit, test_cap=None):
             "after-summary": "the kernel kept running %.0fs after the summary line" % limit,
             "deadline": "the grade run reached its time limit",
         }[outcome.ended]
-        return ["the kernel hung (%s); killed QEMU" % what]
+        where = ["where each CPU was when the grader stopped it:"] + \
+            ["    " + c for c in outcome.cpus] if outcome.cpus else []
+        return ["the kernel hung (%s); killed QEMU" % what] + where
     if outcome.ended == "aborted":
         return ["the grader was stopped (a signal) before this test ended"]
     if cls == KILLED:

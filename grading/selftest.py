@@ -110,7 +110,8 @@ def crash_classes(tally, grader):
     cases = [("crash.fail", gl.FAIL, None), ("crash.panic", gl.PANIC, "deliberate panic"),
              ("crash.page_fault", gl.PANIC, "page fault"),
              ("crash.double_free", gl.PANIC, "double free"),
-             ("crash.triple_fault", gl.TRIPLE, None), ("crash.hang", gl.TIMEOUT, None)]
+             ("crash.triple_fault", gl.TRIPLE, None),
+             ("crash.hang", gl.TIMEOUT, "in ktest_fn_crash_hang (kern/test/boot.c:")]
     try:
         for name, want, text in cases:
             t = time.time()
