@@ -226,6 +226,8 @@ def main():
     script_step(tally, "gdb", [sys.executable, "grading/test_gdb.py", "--obj", args.obj], 180)
     script_step(tally, "labs_check", [sys.executable, "labs/mklab.py", "check"], 120)
     script_step(tally, "docs", [sys.executable, "grading/test_docs.py"], 1200)
+    # The Gradescope bundle end to end, in a throw-away /autograder (staff only).
+    script_step(tally, "bundle", [sys.executable, "grading/test_bundle.py"], 600)
     student_lab = current_student_lab()
     for lab in gl.available_labs():
         if student_lab is not None and lab >= student_lab:
