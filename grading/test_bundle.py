@@ -11,8 +11,8 @@ reference file (full marks), a flat upload, a whole repository inside a
 folder that claims another lab, the handed-out stub (0), a file that does not
 compile (build-error), an #include of a bundle file (must not compile, no
 points, no solution text), an upload with two different files of one name (a
-message naming both), and a SIGTERM in mid-grading (QEMU killed, results
-written). Every results.json is checked against Gradescope's specification
+message naming both), a SIGTERM while QEMU runs and a SIGINT during the
+build (QEMU or the compiler killed, results written). Every results.json is checked against Gradescope's specification
 (grading/gradescope.py).
 
 As root (CI, Gradescope) submissions run as the user `nobody`; otherwise the
@@ -169,8 +169,9 @@ def classes(data):
     return {(t.get("extra_data") or {}).get("class") for t in data.get("tests", [])}
 
 
-def qemu_pids_below(pid):
-    """QEMU processes anywhere below pid (they run in sessions of their own)."""
+def pids_below(pid, prefix):
+    """Processes whose command starts with prefix anywhere below pid (QEMU runs
+    in a session of its own)."""
     children = {}
     for e in os.listdir("/proc"):
         if not e.isdigit():
@@ -186,7 +187,7 @@ def qemu_pids_below(pid):
     while todo:
         for c, comm in children.get(todo.pop(), []):
             todo.append(c)
-            if comm.startswith("qemu"):
+            if comm.startswith(prefix):
                 found.append(c)
     return found
 
@@ -377,39 +378,49 @@ def run_all(tally, top, lab):
                 "a/" + name in msg and "b/" + name in msg,
                 msg.strip().splitlines()[-1] if msg.strip() else tail(out))
 
-    # -- a signal in mid-grading --------------------------------------------------------
-    gs.submission({name: reference})
-    t = time.time()
-    proc = gs.start()
-    qemus = []
-    while time.time() - t < 60 and proc.poll() is None and not qemus:
-        qemus = qemu_pids_below(proc.pid)
-        time.sleep(0.02)
-    if qemus:
-        os.kill(proc.pid, signal.SIGTERM)  # run_autograder exec'd grade-submission
-    try:
-        out, _ = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-    time.sleep(0.2)
-    left = [q for q in qemus if alive(q)]
-    for q in left:  # do not leave a QEMU behind, even when the check fails
-        os.kill(q, signal.SIGKILL)
-    data = gs.results()
-    tally.check("sigterm_kills_qemu", qemus and not left,
-                "QEMU %s gone" % qemus if qemus and not left else
-                "QEMU seen: %s, still alive: %s\n%s" % (qemus, left, tail(out)),
-                time.time() - t)
-    tally.check("sigterm_results_written", data is not None and not gradescope.validate(data)
-                and data["score"] == 0 and "SIGTERM" in data.get("output", ""),
-                (data or {}).get("output", "no results.json").strip()[:200])
+    # -- a signal in mid-grading: Gradescope's timeout while QEMU runs, a staff
+    # member's Ctrl-C during the build.
+    check_signal(tally, gs, name, reference, signal.SIGTERM, "qemu")
+    check_signal(tally, gs, name, reference, signal.SIGINT, "cc1")
 
     graded = sorted(times)
     print("bundle: figures: bundle %d KiB (zip), %d files; %.1fs per graded submission "
           "(median of %d; %.1f-%.1fs)%s"
           % (os.path.getsize(zip_path) // 1024, len(names), graded[len(graded) // 2],
              len(graded), graded[0], graded[-1], simulated))
+
+
+def check_signal(tally, gs, name, reference, sig, victim):
+    """Send sig to run_autograder while a victim (qemu, cc1) runs below it: it
+    must be gone after, and results.json must say what happened."""
+    signame = signal.Signals(sig).name
+    gs.submission({name: reference})
+    t = time.time()
+    proc = gs.start()
+    victims = []
+    while time.time() - t < 60 and proc.poll() is None and not victims:
+        victims = pids_below(proc.pid, victim)
+        time.sleep(0.01)
+    if victims:
+        os.kill(proc.pid, sig)  # run_autograder exec'd grade-submission: the same pid
+    try:
+        out, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+    time.sleep(0.2)
+    left = [q for q in victims if alive(q)]
+    for q in left:  # leave no QEMU behind, even when the check fails
+        os.kill(q, signal.SIGKILL)
+    data = gs.results()
+    tally.check("%s_kills_%s" % (signame.lower(), victim), bool(victims) and not left,
+                "%s %s gone" % (victim, victims) if victims and not left else
+                "%s seen: %s, still alive: %s" % (victim, victims, left), time.time() - t,
+                why=tail(out))
+    tally.check("%s_results_written" % signame.lower(),
+                data is not None and not gradescope.validate(data) and data["score"] == 0 and
+                signame in data.get("output", ""),
+                (data or {}).get("output", "no results.json").strip().splitlines()[-1])
 
 
 if __name__ == "__main__":
