@@ -372,10 +372,11 @@ def run_all(tally, top, lab):
         tally.check("bundle_unreadable_after_run", mode == 0o700, "source/ mode %o" % mode)
 
     # Two different files of one name.
-    rc, out, data = grade("ambiguous", {"a/" + name: reference, "b/" + name: stub})
+    # Two different files of one name, one of them at the file's own path.
+    rc, out, data = grade("ambiguous", {student: reference, "old/" + name: stub})
     msg = data.get("output", "")
     tally.check("ambiguous_upload_names_both", data["score"] == 0 and lab_tests(data, lab) and
-                "a/" + name in msg and "b/" + name in msg,
+                student in msg and "old/" + name in msg,
                 msg.strip().splitlines()[-1] if msg.strip() else tail(out))
 
     # -- a signal in mid-grading: Gradescope's timeout while QEMU runs, a staff
