@@ -274,13 +274,13 @@ help:
 	@echo "make test          everything CI runs; ends with 'N passed, N failed'"
 	@echo "make compile_commands.json   for clangd"
 	@test -n "$(TREE_LAB)" || echo "staff: make handout LAB=N DEST=DIR [STUB_ALL=1] | make branches DEST=REPO UPTO=N |"
-	@test -n "$(TREE_LAB)" || echo "       make autograder [LAB=N] | make discriminate [LAB=N]   (labs/README.md)"
+	@test -n "$(TREE_LAB)" || echo "       make autograder LAB=N | make autograders | make discriminate [LAB=N]   (labs/README.md)"
 
 # ---- staff only: lab trees, graders' discrimination, autograder (labs/README.md) ----
 MKLAB := labs/mklab.py
 staff_only = @test -f $(MKLAB) || { echo "error: 'make $@' needs the staff's reference tree (labs/mklab.py is not in a lab tree)" >&2; exit 1; }
 
-.PHONY: handout branches autograder discriminate
+.PHONY: handout branches autograder autograders discriminate
 handout:
 	$(staff_only)
 	@test -n "$(LAB)" -a -n "$(DEST)" || { echo "usage: make handout LAB=N DEST=DIR [STUB_ALL=1]" >&2; exit 1; }
@@ -291,9 +291,16 @@ branches:
 	@test -n "$(DEST)" -a -n "$(UPTO)" || { echo "usage: make branches DEST=REPO UPTO=N (add or update branches lab1..labN only)" >&2; exit 1; }
 	$(Q)$(PYTHON) $(MKLAB) branches --dest $(DEST) --upto $(UPTO)
 
+# One lab per bundle: a bundle holds the lab-N student tree only, so it can grade
+# nothing else and holds no solution of lab N or later.
 autograder:
 	$(staff_only)
-	$(Q)$(PYTHON) grading/autograder/mkbundle.py --out $(OBJ)/autograder.zip $(if $(LAB),--lab $(LAB))
+	@test -n "$(LAB)" || { echo "usage: make autograder LAB=N (one Gradescope bundle per lab, obj/autograder-labN.zip); make autograders makes one for every lab" >&2; exit 1; }
+	$(Q)$(PYTHON) grading/autograder/mkbundle.py --lab $(LAB) --out $(OBJ)/autograder-lab$(LAB).zip
+
+autograders:
+	$(staff_only)
+	$(Q)$(PYTHON) grading/autograder/mkbundle.py --all --outdir $(OBJ)
 
 discriminate:
 	$(staff_only)

@@ -235,6 +235,8 @@ def main():
     script_step(tally, "labs_check", [sys.executable, "labs/mklab.py", "check"], 120)
     script_step(tally, "docs", [sys.executable, "grading/test_docs.py"], 1200)
     script_step(tally, "course_repo", [sys.executable, "grading/test_course.py"], 600)
+    # The Gradescope bundle end to end, in a throw-away /autograder (staff only).
+    script_step(tally, "bundle", [sys.executable, "grading/test_bundle.py"], 600)
     student_lab = current_student_lab()
     # On a course-repository branch (stub_all) the earlier labs are the
     # student's own code too.

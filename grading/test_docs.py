@@ -332,8 +332,37 @@ def run_handin(cmd, m):
 
 @staff_only
 def run_autograder(cmd, m):
-    return run_creating(cmd.replace("[LAB=N]", "").strip(), 300,
-                        os.path.join(ROOT, "obj", "autograder.zip"))
+    """make autograder LAB=N: that lab's zip; make autograders: one per lab."""
+    if cmd == "make autograders":
+        labs = gl.available_labs()
+        return run_creating(cmd, 300, os.path.join(ROOT, "obj", "autograder-lab%d.zip"
+                                                   % labs[-1]))
+    lab = re.search(r"LAB=(\d+|N)", cmd).group(1)
+    lab = "1" if lab == "N" else lab
+    return run_creating("make autograder LAB=%s" % lab, 300,
+                        os.path.join(ROOT, "obj", "autograder-lab%s.zip" % lab))
+
+
+@staff_only
+def run_autograder_usage(cmd, m):
+    """Without LAB= it must stop with its usage, not bundle every lab."""
+    return expect(*sh(cmd, 60), r"usage: make autograder LAB=N", 2)
+
+
+def run_results_validator(cmd, m):
+    """A results.json as the grader writes it passes; a top-level status does not."""
+    good = {"score": 2, "output": "", "output_format": "text", "tests": [
+        {"name": "Walk: lab1.walk", "number": "1.1", "score": 2, "max_score": 2,
+         "status": "passed", "output_format": "text", "extra_data": {"class": "pass"}}]}
+    path = scratch("results.json")
+    for data, want, pattern in ((good, 0, None), (dict(good, status="build-error"), 1,
+                                                   r"'status' is not in Gradescope's")):
+        with open(path, "w") as f:
+            json.dump(data, f)
+        ok, detail = expect(*sh(cmd.replace("FILE", path), 60), pattern, want)
+        if not ok:
+            return ok, detail
+    return True, ""
 
 
 @staff_only
@@ -416,7 +445,10 @@ CASES = [
     (r"^make handout LAB=[N\d] DEST=\S+( \[?STUB_ALL=1\]?)?$", run_handout),
     (r"^make branches DEST=\S+ UPTO=[N\d]$", run_branches),
     (r"^make handin$", run_handin),
-    (r"^make autograder( \[LAB=N\])?$", run_autograder),
+    (r"^make autograder LAB=(N|\d+)$|^make autograders$", run_autograder),
+    (r"^make autograder$", run_autograder_usage),
+    (r"^python3 grading/test_bundle\.py$", covered_elsewhere("bundle")),
+    (r"^python3 grading/gradescope\.py FILE$", run_results_validator),
     (r"^grading/grade-submission DIR .*$", run_grade_submission),
 ]
 
