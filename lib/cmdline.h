@@ -15,6 +15,15 @@
 int cmdline_get(const char *cmdline, const char *key, char *buf, size_t size);
 
 /*
+ * cmdline_get_rest - copy into buf (NUL-terminated) everything from key's
+ * value to the end of cmdline, trailing whitespace dropped: the value of a
+ * last word that may hold spaces ("run=hello a b"). Returns its length, -1
+ * when key is absent, or -E2BIG when it needs more than size - 1 bytes: then
+ * buf holds "" (a cut argument list would run something else).
+ */
+int cmdline_get_rest(const char *cmdline, const char *key, char *buf, size_t size);
+
+/*
  * cmdline_remove - delete the word key=value (or the flag key) from cmdline
  * in place, zeroing the bytes it leaves behind, so that no copy of the value
  * stays in this buffer. Returns whether key was there.
