@@ -21,6 +21,10 @@ QEMU := qemu-system-x86_64
 
 # Kernel command line for `make qemu*` (the grader sets its own per boot).
 CMDLINE ?=
+# Its bytes as given, never expanded by make ($(value)) nor by the shell (the
+# environment): grading/isocmdline.py passes them to the kernel or refuses them.
+PAGODA_CMDLINE := $(value CMDLINE)
+export PAGODA_CMDLINE
 CPUS ?= 1
 MEM ?= 256M
 # KVM=1 opts into KVM (slow to boot on these machines; see README). TCG is the default.
@@ -149,7 +153,7 @@ QEMU_RUN = $(PYTHON) grading/qemucmd.py run --iso $(RUN_ISO) --cpus $(CPUS) --me
 .PHONY: run-iso qemu qemu-nox qemu-gdb gdb
 run-iso: $(ISO)
 	@$(call need,$(QEMU),qemu-system-x86)
-	$(Q)$(PYTHON) grading/isocmdline.py $(ISO) $(RUN_ISO) "$(CMDLINE)"
+	$(Q)$(PYTHON) grading/isocmdline.py --env PAGODA_CMDLINE $(ISO) $(RUN_ISO)
 
 qemu: run-iso
 	$(Q)$(QEMU_RUN) $(if $(DISPLAY),--display)

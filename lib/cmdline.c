@@ -73,6 +73,18 @@ int cmdline_get(const char *cmdline, const char *key, char *buf, size_t size)
 	return (int)len;
 }
 
+void cmdline_unescape_grub(char *cmdline)
+{
+	char *out = cmdline;
+
+	for (const char *p = cmdline; *p; p++) {
+		if (p[0] == '\\' && (p[1] == '\\' || p[1] == '\'' || p[1] == '"'))
+			p++;
+		*out++ = *p;
+	}
+	*out = '\0';
+}
+
 int cmdline_get_rest(const char *cmdline, const char *key, char *buf, size_t size)
 {
 	size_t len;

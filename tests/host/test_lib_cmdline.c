@@ -249,6 +249,19 @@ START_TEST(test_remove)
 }
 END_TEST
 
+/* cmdline_unescape_grub undoes exactly what GRUB adds before \\, ' and ". */
+START_TEST(test_unescape_grub)
+{
+	char a[] = "x=\\$HOME a\\\\b \\'q\\' \\\"d\\\" \\n end\\";
+	char b[] = "";
+
+	cmdline_unescape_grub(a);
+	ck_assert_str_eq(a, "x=\\$HOME a\\b 'q' \"d\" \\n end\\");
+	cmdline_unescape_grub(b);
+	ck_assert_str_eq(b, "");
+}
+END_TEST
+
 /* cmdline_get_rest: run= takes the rest of the line; too long is E2BIG, never a cut. */
 START_TEST(test_get_rest)
 {
@@ -294,6 +307,7 @@ Suite *cmdline_suite(void)
 	tcase_add_test(tc, test_get_missing);
 	tcase_add_test(tc, test_get_truncation);
 	tcase_add_test(tc, test_get_rest);
+	tcase_add_test(tc, test_unescape_grub);
 	tcase_add_test(tc, test_remove);
 	suite_add_tcase(s, tc);
 
