@@ -115,8 +115,14 @@ $(OBJ)/user/bin/%: $(OBJ)/user/%.o $(USER_LIB_OBJS) user/user.ld
 # Keep the objects (make would delete them as intermediate files).
 .SECONDARY: $(USER_LIB_OBJS) $(patsubst %,$(OBJ)/user/%.o,$(USER_PROGS))
 
+# Each program is a boot module, and the kernel keeps at most BOOT_MAX_MODULES
+# of them (kern/bootinfo.h): more must fail the build, not panic every boot.
+BOOT_MAX_MODULES := $(shell sed -n 's/^\#define BOOT_MAX_MODULES \([0-9][0-9]*\).*/\1/p' kern/bootinfo.h)
+
 # Rewritten only when the list of programs changes, so grub.cfg follows it.
 $(OBJ)/user/progs.list: FORCE
+	@test -n "$(BOOT_MAX_MODULES)" || { echo "error: BOOT_MAX_MODULES not found in kern/bootinfo.h" >&2; exit 1; }
+	@test $(words $(USER_PROGS)) -le $(BOOT_MAX_MODULES) || { echo "error: $(words $(USER_PROGS)) user programs in user/*.c, but the kernel takes at most $(BOOT_MAX_MODULES) boot modules (BOOT_MAX_MODULES in kern/bootinfo.h): remove a program or raise the limit" >&2; exit 1; }
 	@mkdir -p $(@D)
 	@echo '$(USER_PROGS)' | cmp -s - $@ || echo '$(USER_PROGS)' > $@
 
