@@ -13,6 +13,7 @@
 The copy-size and ELF cases are in-kernel (lab3.copy_size) and host tests
 (suite elf). Prints one line per check and `N passed, M failed` last.
 """
+import json
 import os
 import re
 import shutil
@@ -89,10 +90,25 @@ def check_run_args(tally, obj):
     tally.check("run_arg_too_long_e2big", rc not in (0, None) and
                 "longer than 255 bytes: E2BIG" in out and "hello from ring 3" not in out,
                 "status %s:\n%s" % (rc, out[-800:]), took)
+    student_lab = current_student_lab()
+    if student_lab is not None and student_lab <= 3:
+        # Running hello needs labs 1-3 (address spaces, copies): not done in this tree yet.
+        print("hardening.run_arg_255_bytes_runs: skipped (needs lab 3; this tree is lab %d)"
+              % student_lab)
+        return
     fits = "run=hello " + "b" * 245
     rc, out, took = make(["OBJ=" + obj, "qemu-nox", "CMDLINE=" + fits])
     tally.check("run_arg_255_bytes_runs", rc == 0 and "[" + "b" * 245 + "]" in out,
                 "status %s:\n%s" % (rc, out[-800:]), took)
+
+
+def current_student_lab():
+    """The lab a generated student tree is for (labs/current.json), or None."""
+    try:
+        with open(os.path.join(ROOT, "labs", "current.json")) as f:
+            return json.load(f)["lab"]
+    except FileNotFoundError:
+        return None
 
 
 def check_user_program_limit(tally):
