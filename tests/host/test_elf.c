@@ -50,8 +50,13 @@ static struct elf_image img;
 static void set_phdr(int i, uint32_t flags, uint64_t offset, uint64_t vaddr, uint64_t filesz,
 		     uint64_t memsz)
 {
-	ph[i] = (struct phdr){ .type = PT_LOAD, .flags = flags, .offset = offset, .vaddr = vaddr,
-			       .paddr = vaddr, .filesz = filesz, .memsz = memsz,
+	ph[i] = (struct phdr){ .type = PT_LOAD,
+			       .flags = flags,
+			       .offset = offset,
+			       .vaddr = vaddr,
+			       .paddr = vaddr,
+			       .filesz = filesz,
+			       .memsz = memsz,
 			       .align = 0x1000 };
 }
 
@@ -118,13 +123,13 @@ START_TEST(test_good_edges)
 END_TEST
 
 /* One case per rule: each starts from the good image and breaks one thing. */
-#define BAD(name, ...)                                 \
-	START_TEST(name)                               \
-	{                                              \
-		build_good(3);                         \
-		__VA_ARGS__;                           \
-		ck_assert_int_eq(parse(), -ENOEXEC);   \
-	}                                              \
+#define BAD(name, ...)                               \
+	START_TEST(name)                             \
+	{                                            \
+		build_good(3);                       \
+		__VA_ARGS__;                         \
+		ck_assert_int_eq(parse(), -ENOEXEC); \
+	}                                            \
 	END_TEST
 
 BAD(test_empty_with_file_bytes, ph[2].offset = FILE_SIZE - 0x10; ph[2].filesz = 1UL << 20)
