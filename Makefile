@@ -21,6 +21,10 @@ QEMU := qemu-system-x86_64
 
 # Kernel command line for `make qemu*` (the grader sets its own per boot).
 CMDLINE ?=
+# Its bytes as given, never expanded by make ($(value)) nor by the shell (the
+# environment): grading/isocmdline.py passes them to the kernel or refuses them.
+PAGODA_CMDLINE := $(value CMDLINE)
+export PAGODA_CMDLINE
 CPUS ?= 1
 MEM ?= 256M
 # KVM=1 opts into KVM (slow to boot on these machines; see README). TCG is the default.
@@ -114,8 +118,14 @@ $(OBJ)/user/bin/%: $(OBJ)/user/%.o $(USER_LIB_OBJS) user/user.ld
 # Keep the objects (make would delete them as intermediate files).
 .SECONDARY: $(USER_LIB_OBJS) $(patsubst %,$(OBJ)/user/%.o,$(USER_PROGS))
 
+# Each program is a boot module, and the kernel keeps at most BOOT_MAX_MODULES
+# of them (kern/bootinfo.h): more must fail the build, not panic every boot.
+BOOT_MAX_MODULES := $(shell sed -n 's/^\#define BOOT_MAX_MODULES \([0-9][0-9]*\).*/\1/p' kern/bootinfo.h)
+
 # Rewritten only when the list of programs changes, so grub.cfg follows it.
 $(OBJ)/user/progs.list: FORCE
+	@test -n "$(BOOT_MAX_MODULES)" || { echo "error: BOOT_MAX_MODULES not found in kern/bootinfo.h" >&2; exit 1; }
+	@test $(words $(USER_PROGS)) -le $(BOOT_MAX_MODULES) || { echo "error: $(words $(USER_PROGS)) user programs in user/*.c, but the kernel takes at most $(BOOT_MAX_MODULES) boot modules (BOOT_MAX_MODULES in kern/bootinfo.h): remove a program or raise the limit" >&2; exit 1; }
 	@mkdir -p $(@D)
 	@echo '$(USER_PROGS)' | cmp -s - $@ || echo '$(USER_PROGS)' > $@
 
@@ -152,7 +162,7 @@ QEMU_RUN = $(PYTHON) grading/qemucmd.py run --iso $(RUN_ISO) --cpus $(CPUS) --me
 .PHONY: run-iso qemu qemu-nox qemu-gdb gdb
 run-iso: $(ISO)
 	@$(call need,$(QEMU),qemu-system-x86)
-	$(Q)$(PYTHON) grading/isocmdline.py $(ISO) $(RUN_ISO) "$(CMDLINE)"
+	$(Q)$(PYTHON) grading/isocmdline.py --env PAGODA_CMDLINE $(ISO) $(RUN_ISO)
 
 qemu: run-iso
 	$(Q)$(QEMU_RUN) $(if $(DISPLAY),--display)
@@ -174,7 +184,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -include tests/host/h
 	-fno-builtin -DHOST_TEST
 HOST_LIB_SRCS := $(wildcard lib/*.c)
 # Portable kernel files that the host tests also compile (each lab adds its own).
-HOST_KERN_SRCS := kern/pgtable.c kern/aspace.c kern/test/lab2_model.c
+HOST_KERN_SRCS := kern/pgtable.c kern/aspace.c kern/elf.c kern/test/lab2_model.c
 HOST_TEST_SRCS := $(wildcard tests/host/*.c)
 HOST_TESTS := $(OBJ)/host/check_pagoda
 

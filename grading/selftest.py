@@ -8,6 +8,8 @@ counts, which are added in.
   grader self-checks          panic / triple fault / hang / failure classified
   GDB                         grading/test_gdb.py drives real GDB against QEMU
   signed lines, attacks       grading/test_integrity.py: forged results score nothing, caps hold
+  hostile inputs              grading/test_hardening.py: CMDLINE byte for byte, run= E2BIG,
+                              too many user programs
   documented commands         grading/test_docs.py runs each one the README and handouts show
   course repository           grading/test_course.py: publish, clone, lab 1, move on to lab 2
   SMP determinism             lab 4 graded twice with one seed, once on one host core
@@ -232,6 +234,8 @@ def main():
     qemu_wrapper_statuses(tally, obj)
     script_step(tally, "gdb", [sys.executable, "grading/test_gdb.py", "--obj", args.obj], 180)
     script_step(tally, "integrity", [sys.executable, "grading/test_integrity.py"], 300)
+    script_step(tally, "hardening", [sys.executable, "grading/test_hardening.py", "--obj",
+                                     args.obj], 300)
     script_step(tally, "labs_check", [sys.executable, "labs/mklab.py", "check"], 120)
     script_step(tally, "docs", [sys.executable, "grading/test_docs.py"], 1200)
     script_step(tally, "course_repo", [sys.executable, "grading/test_course.py"], 600)

@@ -41,17 +41,41 @@ static bool header_ok(const struct elf64_ehdr *eh, size_t size)
 	       IS_ALIGNED(eh->phoff, 8);
 }
 
-/* Checks one PT_LOAD header and, if it is good, appends it to img. */
-static int add_segment(struct elf_image *img, const struct elf64_phdr *ph, size_t size)
+/* Whether a p_align value is legal: 0 or 1 (no constraint) or a power of two. */
+static bool align_ok(uint64_t align)
+{
+	return (align & (align - 1)) == 0;
+}
+
+/*
+ * Checks one PT_LOAD header against the file and the user range. Every
+ * PT_LOAD is checked, empty ones included: a segment that loads nothing can
+ * still lie about its file bytes, and a later change to the loader must not
+ * trust them.
+ */
+static int check_segment(const struct elf64_phdr *ph, size_t size)
+{
+	if (ph->filesz > ph->memsz || !in_file(ph->offset, ph->filesz, size) ||
+	    !align_ok(ph->align))
+		return -ENOEXEC;
+	/* An empty segment maps nothing: its address does not matter (ld puts 0 there). */
+	if (ph->memsz == 0)
+		return 0;
+	/* Not access_ok(): the loader must not depend on lab 3's code. */
+	if (ph->vaddr < PAGE_SIZE || ph->vaddr >= USER_MAX || ph->memsz > USER_MAX - ph->vaddr)
+		return -ENOEXEC;
+	/* The ELF rule for loadable segments: address and offset agree modulo p_align. */
+	if (ph->align > 1 && (ph->vaddr & (ph->align - 1)) != (ph->offset & (ph->align - 1)))
+		return -ENOEXEC;
+	return 0;
+}
+
+/* Appends a checked, non-empty PT_LOAD segment to img. */
+static int add_segment(struct elf_image *img, const struct elf64_phdr *ph)
 {
 	struct elf_segment *s;
 	uint64_t first;
 
-	if (ph->filesz > ph->memsz || !in_file(ph->offset, ph->filesz, size))
-		return -ENOEXEC;
-	/* Not access_ok(): the loader must not depend on lab 3's code. */
-	if (ph->vaddr < PAGE_SIZE || ph->vaddr >= USER_MAX || ph->memsz > USER_MAX - ph->vaddr)
-		return -ENOEXEC;
 	if (img->nsegments == ELF_MAX_SEGMENTS)
 		return -ENOEXEC;
 	/* Segments must be in address order and not share a page. */
@@ -83,10 +107,14 @@ int elf_parse(const void *data, size_t size, struct elf_image *img)
 		return -ENOEXEC;
 	ph = (const struct elf64_phdr *)((const char *)data + eh->phoff);
 	for (int i = 0; i < eh->phnum; i++) {
-		/* The linker emits an empty data segment for a program without data. */
-		if (ph[i].type != PT_LOAD || ph[i].memsz == 0)
+		if (ph[i].type != PT_LOAD)
 			continue;
-		if (add_segment(img, &ph[i], size) < 0)
+		if (check_segment(&ph[i], size) < 0)
+			return -ENOEXEC;
+		/* The linker emits an empty data segment for a program without data. */
+		if (ph[i].memsz == 0)
+			continue;
+		if (add_segment(img, &ph[i]) < 0)
 			return -ENOEXEC;
 	}
 	for (int i = 0; i < img->nsegments; i++) {

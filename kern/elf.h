@@ -28,10 +28,19 @@ struct elf_image {
 
 /*
  * elf_parse - check the ELF64 image data[0, size) and describe its loadable
- * segments in *img. Returns 0, or -ENOEXEC when it is not a little-endian
- * x86-64 ET_EXEC, a header or segment lies outside the file, a segment lies
- * outside [PAGE_SIZE, USER_MAX) or wraps, two segments share a page, there
- * are more than ELF_MAX_SEGMENTS, or the entry is not in an executable one.
+ * segments in *img. Every PT_LOAD header is checked, empty ones (p_memsz 0)
+ * included. Returns 0, or -ENOEXEC when:
+ *   - it is not a little-endian x86-64 ET_EXEC, or the program headers do
+ *     not lie in the file;
+ *   - a PT_LOAD has p_filesz > p_memsz, or [p_offset, p_offset + p_filesz)
+ *     is not inside the file (computed without wrapping);
+ *   - a PT_LOAD's p_align is not 0 or a power of two;
+ *   - a non-empty PT_LOAD lies outside [PAGE_SIZE, USER_MAX) or wraps, or
+ *     has p_align > 1 and p_vaddr % p_align != p_offset % p_align;
+ *   - two segments share a page or are out of address order, there are more
+ *     than ELF_MAX_SEGMENTS non-empty ones, or the entry is not in an
+ *     executable one.
+ * An empty PT_LOAD must have p_filesz 0 and is then skipped: it maps nothing.
  */
 int elf_parse(const void *data, size_t size, struct elf_image *img);
 

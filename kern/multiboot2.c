@@ -2,6 +2,7 @@
 #include "kern/bootinfo.h"
 #include "kern/console.h"
 #include "kern/panic.h"
+#include "lib/cmdline.h"
 #include "lib/string.h"
 
 #define MB2_BOOTLOADER_MAGIC 0x36d76289
@@ -152,4 +153,7 @@ void multiboot2_parse(uint32_t magic, paddr_t mbi_pa)
 	}
 	if (boot_info.nmmap == 0)
 		panic("multiboot2: no memory map tag (type 6) from the boot loader");
+	/* After the loop: the loader's name may come after the command line. */
+	if (strncmp(boot_info.loader, "GRUB", 4) == 0)
+		cmdline_unescape_grub(boot_info.cmdline);
 }

@@ -19,6 +19,7 @@
 #include "kern/trap.h"
 #include "kern/uaccess.h"
 #include "kern/x86.h"
+#include "lib/cmdline.h"
 #include "lib/errno.h"
 #include "lib/string.h"
 
@@ -35,17 +36,6 @@ void user_enter(struct trapframe *tf) __noreturn;
 struct proc *proc_current(void)
 {
 	return current[cpu_id()];
-}
-
-/* Where the word starting with prefix begins in s (at a word boundary), or NULL. */
-static const char *strstr_word(const char *s, const char *prefix)
-{
-	size_t n = strlen(prefix);
-
-	for (const char *p = s; *p; p++)
-		if ((p == s || p[-1] == ' ') && strncmp(p, prefix, n) == 0)
-			return p;
-	return NULL;
 }
 
 int proc_find_module(const char *name)
@@ -231,15 +221,17 @@ void proc_init(void)
 void proc_run_from_cmdline(const char *cmdline)
 {
 	char cmd[PROC_CMDLINE_MAX];
-	const char *start = strstr_word(cmdline, "run=");
 	struct proc_result res;
-	size_t len;
 	int r;
 
-	strlcpy(cmd, start ? start + 4 : "", sizeof(cmd));
-	len = strlen(cmd);
-	while (len > 0 && cmd[len - 1] == ' ')
-		cmd[--len] = '\0'; /* the ISO's command-line field is space-padded */
+	/* The ISO's command-line field is space-padded: cmdline_get_rest drops the padding. */
+	r = cmdline_get_rest(cmdline, "run", cmd, sizeof(cmd));
+	if (r == -E2BIG) {
+		/* Never run a cut argument list: it would be another command. */
+		kprintf("pagoda: cannot run: the run= argument is longer than %d bytes: E2BIG\n",
+			PROC_CMDLINE_MAX - 1);
+		qemu_exit(EXIT_TESTS_FAILED);
+	}
 	kprintf("pagoda: run \"%s\"\n", cmd);
 	r = proc_run(cmd, &res);
 	if (r < 0) {

@@ -72,8 +72,10 @@ int proc_find_module(const char *name);
 /*
  * proc_run_from_cmdline - run the program that the kernel command line's
  * run= names: everything after "run=" to the end of the line is the program
- * and its arguments (so run= comes last). Prints how it ended and exits QEMU:
- * "all passed" for exit status 0, "failed" otherwise. Does not return.
+ * and its arguments (so run= comes last). An argument list longer than
+ * PROC_CMDLINE_MAX - 1 bytes is refused with E2BIG, never cut. Prints how it
+ * ended and exits QEMU: EXIT_HALTED when the program ran (its status is its
+ * own), EXIT_TESTS_FAILED when it could not be run. Does not return.
  */
 void proc_run_from_cmdline(const char *cmdline) __noreturn;
 

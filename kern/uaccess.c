@@ -30,6 +30,9 @@ bool access_ok(const void __user *ptr, size_t len)
 
 size_t copy_from_user(void *dst, const void __user *src, size_t n)
 {
+	/* Given: keep it. A huge size is refused before anything is touched (kern/uaccess.h). */
+	if (!copy_size_ok(n))
+		return n;
 	/* LAB 3 BEGIN: check, copy with __uaccess_copy, then zero the uncopied tail of dst */
 	size_t left = n;
 
@@ -48,6 +51,9 @@ size_t copy_from_user(void *dst, const void __user *src, size_t n)
 
 size_t copy_to_user(void __user *dst, const void *src, size_t n)
 {
+	/* Given: keep it. A huge size is refused before anything is touched (kern/uaccess.h). */
+	if (!copy_size_ok(n))
+		return n;
 	/* LAB 3 BEGIN: check, then copy with __uaccess_copy */
 	if (!access_ok(dst, n))
 		return n;

@@ -10,6 +10,11 @@
  * Conventions (the same as Linux's):
  *   copy_from_user/copy_to_user return the number of bytes NOT copied, so 0
  *   means success. strncpy_from_user returns a length or -EFAULT.
+ *   A size over UACCESS_SIZE_MAX (INT_MAX) is refused before anything is
+ *   touched: the copy returns n, reads nothing, writes nothing, zeroes
+ *   nothing (Linux's check_copy_size). Such a size is a kernel bug, typically
+ *   a negative length cast to size_t; zeroing n bytes of dst for it would
+ *   wipe the kernel.
  *
  * The user range is [0, USER_MAX): the top page of the user half is a guard
  * page that is never mapped, so no user object ends at the canonical limit.
@@ -28,6 +33,19 @@
 
 struct trapframe;
 
+/* The largest size copy_from_user/copy_to_user accept: INT_MAX, as in Linux. */
+#define UACCESS_SIZE_MAX 0x7fffffffUL
+
+/*
+ * copy_size_ok - whether n is a size the copy routines accept. The check is
+ * given code at the top of copy_from_user and copy_to_user, outside lab 3's
+ * regions, so that every solution refuses a huge size the same way.
+ */
+static inline bool copy_size_ok(size_t n)
+{
+	return n <= UACCESS_SIZE_MAX;
+}
+
 /*
  * access_ok - whether [ptr, ptr + len) lies wholly in the user range
  * [0, USER_MAX), without wrapping around. It says nothing about whether the
@@ -41,7 +59,9 @@ bool access_ok(const void __user *ptr, size_t len);
  * Returns the number of bytes not copied (0 on success). The first n - ret
  * bytes of dst hold the user's bytes and the ret bytes after them are zeroed,
  * so dst never keeps stale kernel data. When access_ok fails, nothing is read
- * and all n bytes are zeroed. Never writes past dst + n.
+ * and all n bytes are zeroed. Never writes past dst + n. When n is over
+ * UACCESS_SIZE_MAX it returns n at once and dst is NOT zeroed: nothing at
+ * all is touched.
  */
 size_t copy_from_user(void *dst, const void __user *src, size_t n);
 
@@ -49,7 +69,8 @@ size_t copy_from_user(void *dst, const void __user *src, size_t n);
  * copy_to_user - copy n bytes from kernel buffer src to user address dst.
  * Returns the number of bytes not copied (0 on success); the first n - ret
  * bytes reached user memory. Never writes past dst + n. A read-only user page
- * is not writable by the kernel either (CR0.WP).
+ * is not writable by the kernel either (CR0.WP). When n is over
+ * UACCESS_SIZE_MAX it returns n at once without touching user memory.
  */
 size_t copy_to_user(void __user *dst, const void *src, size_t n);
 

@@ -1,4 +1,5 @@
 #include "lib/cmdline.h"
+#include "lib/errno.h"
 #include "lib/string.h"
 
 static bool is_space(char c)
@@ -69,6 +70,39 @@ int cmdline_get(const char *cmdline, const char *key, char *buf, size_t size)
 		memcpy(buf, val, n);
 		buf[n] = '\0';
 	}
+	return (int)len;
+}
+
+void cmdline_unescape_grub(char *cmdline)
+{
+	char *out = cmdline;
+
+	for (const char *p = cmdline; *p; p++) {
+		if (p[0] == '\\' && (p[1] == '\\' || p[1] == '\'' || p[1] == '"'))
+			p++;
+		*out++ = *p;
+	}
+	*out = '\0';
+}
+
+int cmdline_get_rest(const char *cmdline, const char *key, char *buf, size_t size)
+{
+	size_t len;
+	const char *val = find_value(cmdline, key, &len);
+
+	if (!val)
+		return -1;
+	/* A bare flag has the empty value, whatever words follow it. */
+	len = val[-1] == '=' ? strlen(val) : 0;
+	while (len > 0 && is_space(val[len - 1]))
+		len--;
+	if (len >= size) {
+		if (size)
+			buf[0] = '\0';
+		return -E2BIG;
+	}
+	memcpy(buf, val, len);
+	buf[len] = '\0';
 	return (int)len;
 }
 

@@ -15,6 +15,24 @@
 int cmdline_get(const char *cmdline, const char *key, char *buf, size_t size);
 
 /*
+ * cmdline_unescape_grub - undo, in place, the backslash GRUB puts before
+ * every \, ' and " of a command line it passes to the kernel
+ * (grub_create_loader_cmdline), so that the kernel sees the bytes grub.cfg
+ * asked for. A backslash before any other byte, or at the end, is kept: GRUB
+ * never writes one.
+ */
+void cmdline_unescape_grub(char *cmdline);
+
+/*
+ * cmdline_get_rest - copy into buf (NUL-terminated) everything from key's
+ * value to the end of cmdline, trailing whitespace dropped: the value of a
+ * last word that may hold spaces ("run=hello a b"). Returns its length, -1
+ * when key is absent, or -E2BIG when it needs more than size - 1 bytes: then
+ * buf holds "" (a cut argument list would run something else).
+ */
+int cmdline_get_rest(const char *cmdline, const char *key, char *buf, size_t size);
+
+/*
  * cmdline_remove - delete the word key=value (or the flag key) from cmdline
  * in place, zeroing the bytes it leaves behind, so that no copy of the value
  * stays in this buffer. Returns whether key was there.

@@ -337,6 +337,55 @@ KTEST(lab3, copy)
 	expect_from(L.ro, P, P, false);
 }
 
+/* ---- Sizes over INT_MAX -------------------------------------------------- */
+
+/*
+ * A size over INT_MAX is refused before anything is touched (kern/uaccess.h):
+ * copy_from_user(kbuf, ubuf, ~0UL) must not zero "the uncopied tail", which
+ * would wipe the kernel, and copy_to_user must not start copying.
+ */
+KTEST(lab3, copy_size)
+{
+	static const size_t huge[] = { ~0UL, UACCESS_SIZE_MAX + 1, 1UL << 32, 1UL << 63 };
+	uint64_t at, f0;
+	size_t left;
+
+	layout_setup();
+	expect_valid_neighbour();
+	at = L.rw + rng_below(ktest_rng(), P);
+	for (size_t i = 0; i < ARRAY_SIZE(huge); i++) {
+		size_t n = huge[i];
+
+		f0 = extable_fixups();
+		memset(kbuf, CANARY, sizeof(kbuf));
+		left = (size_t)call(OP_FROM, kbuf, (const void *)at, n);
+		KT_ASSERT_MSG(left == n, "copy_from_user(%#lx, %#zx) returned %#zx, expected %#zx "
+			      "(a size over INT_MAX is refused)", at, n, left, n);
+		for (size_t j = 0; j < sizeof(kbuf); j++)
+			KT_ASSERT_MSG(kbuf[j] == CANARY, "copy_from_user(%#lx, %#zx) wrote dst "
+				      "byte %zu: a refused size must not be zeroed", at, n, j);
+		check_fixups(f0, false, "copy_from_user with a size over INT_MAX");
+
+		memset(ksrc, 'X', sizeof(ksrc));
+		take_snapshot(at, P);
+		left = (size_t)call(OP_TO, (void *)at, ksrc, n);
+		KT_ASSERT_MSG(left == n, "copy_to_user(%#lx, %#zx) returned %#zx, expected %#zx "
+			      "(a size over INT_MAX is refused)", at, n, left, n);
+		for (size_t j = 0; j < P; j++)
+			KT_ASSERT_MSG(*kview(at + j) == snap.byte[j], "copy_to_user(%#lx, %#zx) "
+				      "changed user byte %zu: a refused size copies nothing", at, n,
+				      j);
+		check_fixups(f0, false, "copy_to_user with a size over INT_MAX");
+	}
+	/* INT_MAX itself is a legal size: the copy runs until the hole stops it. */
+	f0 = extable_fixups();
+	left = (size_t)call(OP_TO, (void *)(L.hole - 16), ksrc, UACCESS_SIZE_MAX);
+	KT_ASSERT_MSG(left == UACCESS_SIZE_MAX - 16,
+		      "copy_to_user(%#lx, INT_MAX) returned %#zx, expected %#zx (16 bytes "
+		      "before the hole)", L.hole - 16, left, UACCESS_SIZE_MAX - 16);
+	check_fixups(f0, true, "copy_to_user of INT_MAX bytes into a hole");
+}
+
 /* ---- Bad pointers ------------------------------------------------------- */
 
 KTEST(lab3, null)

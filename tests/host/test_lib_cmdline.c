@@ -3,6 +3,7 @@
 #include <stdint.h>
 
 #include "lib/cmdline.h"
+#include "lib/errno.h"
 #include "lib/string.h"
 
 static const char *const cmd =
@@ -248,6 +249,52 @@ START_TEST(test_remove)
 }
 END_TEST
 
+/* cmdline_unescape_grub undoes exactly what GRUB adds before \\, ' and ". */
+START_TEST(test_unescape_grub)
+{
+	char a[] = "x=\\$HOME a\\\\b \\'q\\' \\\"d\\\" \\n end\\";
+	char b[] = "";
+
+	cmdline_unescape_grub(a);
+	ck_assert_str_eq(a, "x=\\$HOME a\\b 'q' \"d\" \\n end\\");
+	cmdline_unescape_grub(b);
+	ck_assert_str_eq(b, "");
+}
+END_TEST
+
+/* cmdline_get_rest: run= takes the rest of the line; too long is E2BIG, never a cut. */
+START_TEST(test_get_rest)
+{
+	char buf[16], line[400];
+
+	memset(buf, 'X', sizeof(buf));
+	ck_assert_int_eq(cmdline_get_rest("seed=3 run=hello a  b   ", "run", buf, sizeof(buf)), 10);
+	ck_assert_str_eq(buf, "hello a  b");
+	ck_assert_int_eq(cmdline_get_rest("run=", "run", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "");
+	ck_assert_int_eq(cmdline_get_rest("run hello", "run", buf, sizeof(buf)), 0);
+	ck_assert_str_eq(buf, "");
+	ck_assert_int_eq(cmdline_get_rest("rerun=x", "run", buf, sizeof(buf)), -1);
+	/* 15 bytes fit in 16; 16 do not, and buf is then empty rather than cut. */
+	ck_assert_int_eq(cmdline_get_rest("run=abcdefghijklmno ", "run", buf, sizeof(buf)), 15);
+	ck_assert_str_eq(buf, "abcdefghijklmno");
+	ck_assert_int_eq(cmdline_get_rest("run=abcdefghijklmnop", "run", buf, sizeof(buf)), -E2BIG);
+	ck_assert_str_eq(buf, "");
+	/* The issue's case: a 300-byte argument against the kernel's 256-byte buffer. */
+	memcpy(line, "run=hello ", 10);
+	memset(line + 10, 'a', 290);
+	line[300] = '\0';
+	{
+		char cmd[256];
+
+		ck_assert_int_eq(cmdline_get_rest(line, "run", cmd, sizeof(cmd)), -E2BIG);
+		ck_assert_str_eq(cmd, "");
+		line[4 + 255] = '\0';
+		ck_assert_int_eq(cmdline_get_rest(line, "run", cmd, sizeof(cmd)), 255);
+	}
+}
+END_TEST
+
 Suite *cmdline_suite(void)
 {
 	Suite *s = suite_create("cmdline");
@@ -259,6 +306,8 @@ Suite *cmdline_suite(void)
 	tcase_add_test(tc, test_get_prefixes);
 	tcase_add_test(tc, test_get_missing);
 	tcase_add_test(tc, test_get_truncation);
+	tcase_add_test(tc, test_get_rest);
+	tcase_add_test(tc, test_unescape_grub);
 	tcase_add_test(tc, test_remove);
 	suite_add_tcase(s, tc);
 
