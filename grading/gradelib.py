@@ -118,6 +118,15 @@ _live_lock = threading.Lock()
 ABORT = threading.Event()
 
 
+def track_process(proc, alive):
+    """Add (alive) or remove a process group that a signal to the grader must end."""
+    with _live_lock:
+        if alive:
+            _live_qemus.add(proc)
+        else:
+            _live_qemus.discard(proc)
+
+
 def kill_all_qemus():
     with _live_lock:
         procs = list(_live_qemus)
@@ -758,11 +767,13 @@ def grade_lab(lab, grader, emit, quiet=False):
                                on_result=on_result, pattern="lab%d" % lab)
     host_specs = [t["host"] for _, t in entries.values() if "host" in t]
     host = hosttests.run(os.path.dirname(os.path.abspath(grader.iso)), host_specs,
-                         grader.logdir) if host_specs else {}
+                         grader.logdir, grader.deadline, track_process) if host_specs else {}
     for name, (part, t) in entries.items():
         if "host" in t:
             passed, reasons, elapsed = host[t["host"]]
             cls = BUILD if passed is None else PASS if passed else FAIL
+            if ABORT.is_set() and cls != PASS:
+                cls, reasons = ERROR, ["the grader was stopped (a signal) before this test ended"]
             log = os.path.join(grader.logdir, "host-%s.log" % t["host"].split(":")[0])
             if not quiet or cls != PASS:
                 emit(format_result(name, cls, elapsed, reasons, log))

@@ -8,13 +8,20 @@ results as XML (CK_XML_LOG_FILE_NAME), which is what is parsed here: the
 console output is for people.
 """
 import os
+import signal
 import subprocess
 import time
 import xml.etree.ElementTree as ET
 
+try:
+    import resource
+except ImportError:  # not on every OS; the limit is a guard, not the grade
+    resource = None
+
 NS = "{http://check.sourceforge.net/ns}"
 TIMEOUT = 120           # the whole suite; Check limits each test itself
-PER_TEST_TIMEOUT = "20"
+PER_TEST_TIMEOUT = "10"
+OUTPUT_LIMIT = 8 << 20  # bytes of output: a test that prints forever is stopped (SIGXFSZ)
 BUILD_FAILED = "build-failed.txt"  # written by grade.py when the host build failed
 
 
@@ -60,9 +67,48 @@ def parse_xml(path):
     return cases
 
 
-def run(obj, specs, logdir):
-    """Run the suites that specs ("suite:case") name. Returns
-    {spec: (passed, reasons, seconds)}; passed is None when they could not run."""
+def limit_output():
+    """preexec_fn: no file of the test run (its log) grows past OUTPUT_LIMIT."""
+    if resource is not None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_LIMIT, OUTPUT_LIMIT))
+
+
+def run_suite(obj, env, log, timeout, track):
+    """Run the host tests with env, output to log; returns a note when stopped.
+    track(proc, alive) tells the grader which process group to kill on a signal."""
+    with open(log, "w") as out:
+        # Its own process group: Check forks a child per test, which must go too.
+        proc = subprocess.Popen([binary(obj)], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                preexec_fn=limit_output, start_new_session=True)
+        track(proc, True)
+        try:
+            proc.wait(timeout=max(1.0, timeout))
+            return None
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return "(the host tests ran longer than %.0fs and were stopped)" % timeout
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            track(proc, False)
+
+
+def log_tail(log, n=20):
+    try:
+        with open(log, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 4096))
+            return f.read().decode(errors="replace").strip().splitlines()[-n:]
+    except OSError:
+        return []
+
+
+def run(obj, specs, logdir, deadline=None, track=lambda proc, alive: None):
+    """Run the suites that specs ("suite:case") name, by deadline (time.time())
+    at the latest. Returns {spec: (passed, reasons, seconds)}; passed is None
+    when they could not run."""
     blocked = not_runnable(obj)
     if blocked:
         return {spec: (None, blocked, 0.0) for spec in specs}
@@ -77,22 +123,15 @@ def run(obj, specs, logdir):
                    CK_DEFAULT_TIMEOUT=PER_TEST_TIMEOUT, CK_VERBOSITY="normal")
         env.pop("CK_RUN_CASE", None)
         t = time.time()
-        try:
-            proc = subprocess.run([binary(obj)], env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True, timeout=TIMEOUT,
-                                  errors="replace")
-            text = proc.stdout
-        except subprocess.TimeoutExpired:
-            text = "(the host tests ran longer than %ds and were stopped)" % TIMEOUT
+        left = TIMEOUT if deadline is None else min(TIMEOUT, deadline - t)
+        stopped = run_suite(obj, env, log, left, track)
         took = time.time() - t
-        with open(log, "w") as f:
-            f.write(text)
         try:
             cases = parse_xml(xml)
         except (OSError, ET.ParseError) as e:
             cases = None
-            why = ["the host tests wrote no result file (%s); their output:" % e] + \
-                text.strip().splitlines()[-20:]
+            why = [stopped or "the host tests wrote no result file (%s); the end of their "
+                   "output:" % e] + log_tail(log)
         for spec in specs:
             if spec.split(":")[0] != suite:
                 continue
