@@ -226,10 +226,10 @@ class Boot:
         tmp = tempfile.mkdtemp(prefix="pagoda-", dir="/tmp")
         run_iso = os.path.join(tmp, "run.iso")
         qmp_path = os.path.join(tmp, "qmp.sock")  # sync handlers; where a hung CPU is
-        cmdline = "%s %s" % (self.cmdline, self.verifier.cmdline())
+        cmdline = self.cmdline
         isocmdline.write_iso(self.iso, run_iso, cmdline)
         cmd = qemucmd.qemu_command(run_iso, self.cpus, smp=self.smp, kvm=self.kvm,
-                                   qmp_path=qmp_path)
+                                   qmp_path=qmp_path, extra=self.verifier.qemu_args(tmp))
         start = time.time()
         with _live_lock:
             proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -253,7 +253,7 @@ class Boot:
                 out.lines.append("[qemu stderr] " + stderr.strip())
             shutil.rmtree(tmp, ignore_errors=True)
             with open(self.log_path, "w") as f:
-                f.write("# %s\n# cmdline: %s\n" % (" ".join(cmd), signedlines.redact(cmdline)))
+                f.write("# %s\n# cmdline: %s\n" % (" ".join(cmd), cmdline))
                 f.write("\n".join(out.lines) + "\n")
                 f.write("# ended: %s, status %s, %.2fs\n" % (out.ended, out.status, out.elapsed))
         return out

@@ -1,8 +1,11 @@
 """The test framework's signed lines (grading/README.md, "Signed lines").
 
-For each boot the grader draws a fresh key and nonce and puts them on the
-kernel's command line (key=... nonce=...); the kernel takes the key before any
-lab code runs. Every line that carries a verdict or frames a test (TEST SEED,
+For each boot the grader draws a fresh key and nonce and hands them to the
+kernel in QEMU's fw_cfg file opt/pagoda/key ("<key hex> <nonce hex>"); the
+kernel takes them before any lab code runs. Not on the command line: the
+kernel command line is readable by every test and user program, and GRUB
+parses it at a cost that depends on its bytes, which would make each boot's
+SMP=det interleaving depend on the key. Every line that carries a verdict or frames a test (TEST SEED,
 START, PASS, FAIL, SUMMARY) ends in " ~SEQ:MAC": SEQ counts the signed lines
 of the boot from 0, MAC is HMAC-SHA-256(key, "NONCE SEQ LINE") cut to its
 first 16 bytes, in hex (kern/ktest.c, lib/sha256.c). A line that does not
@@ -14,6 +17,7 @@ import os
 import re
 
 KEY_BYTES = 32
+FW_CFG_NAME = "opt/pagoda/key"
 MAC_HEX = 32
 KINDS = ("SEED", "START", "PASS", "FAIL", "SUMMARY")
 SIGNED = re.compile(rb"^(TEST (?:SEED|START|PASS|FAIL|SUMMARY) .*) ~(\d+):([0-9a-f]{%d})$"
@@ -37,8 +41,16 @@ class Verifier:
         self.nonce = nonce if nonce is not None else os.urandom(8).hex()
         self.seq = 0
 
-    def cmdline(self):
-        return "key=%s nonce=%s" % (self.key.hex(), self.nonce)
+    def fw_cfg_text(self):
+        return "%s %s\n" % (self.key.hex(), self.nonce)
+
+    def qemu_args(self, tmpdir):
+        """QEMU options that hand this boot's key to the kernel (a 0600 file in tmpdir)."""
+        path = os.path.join(tmpdir, "key")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.fw_cfg_text())
+        return ["-fw_cfg", "name=%s,file=%s" % (FW_CFG_NAME, path)]
 
     def sign(self, body):
         """The line the kernel prints for body (str): for tests of the grader."""
@@ -62,11 +74,6 @@ class Verifier:
             return None
         self.seq += 1
         return b.group(1), b.group(2), b.group(3) or ""
-
-
-def redact(cmdline):
-    """cmdline without its key, for logs a student may read or edit."""
-    return re.sub(r"\bkey=[0-9a-f]+", "key=(secret)", cmdline)
 
 
 def claims(line):

@@ -27,7 +27,6 @@ struct boot_module {
 
 struct boot_info {
 	char cmdline[BOOT_CMDLINE_MAX];
-	char *loader_cmdline; /* the boot loader's own copy, in the Multiboot2 block */
 	char loader[64];
 	struct mem_region mmap[BOOT_MAX_MMAP];
 	int nmmap;

@@ -102,13 +102,12 @@ int ktest_sync_host(const char *what, unsigned timeout_ms);
  */
 void ktest_main(const char *cmdline) __noreturn;
 /*
- * ktest_take_key - take the grader's signing key (key=, 64 hex digits) and
- * nonce (nonce=) from the command line, and erase the key from cmdline and
- * from original (the boot loader's copy; may be NULL), so that tests and
- * user programs reading the command line do not see it. From then on the
- * framework signs its verdict lines. Call before any lab code runs.
+ * ktest_take_key - take the grader's signing key and nonce from the fw_cfg
+ * file opt/pagoda/key (QEMU's -fw_cfg), if there is one; from then on the
+ * framework signs its verdict lines. Call before any lab code runs, with one
+ * CPU up.
  */
-void ktest_take_key(char *cmdline, char *original);
+void ktest_take_key(void);
 /* ktest_init - install the fault-catching hook. Call after trap_init(). */
 void ktest_init(void);
 

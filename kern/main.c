@@ -58,7 +58,7 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	trap_init();
 	multiboot2_parse(magic, mbi_pa);
 	/* Before any lab code runs: only the test framework may hold the key. */
-	ktest_take_key(boot_info.cmdline, boot_info.loader_cmdline);
+	ktest_take_key();
 	frame_init();
 	kvm_init();
 	aspace_boot();

@@ -101,7 +101,6 @@ static void parse_tag(const struct mb2_tag *tag, paddr_t tag_pa)
 			panic("multiboot2: the command line is longer than %zu bytes",
 			      sizeof(boot_info.cmdline) - 1);
 		copy_string(boot_info.cmdline, sizeof(boot_info.cmdline), tag, 8);
-		boot_info.loader_cmdline = (char *)tag + 8;
 		break;
 	case TAG_LOADER_NAME:
 		copy_string(boot_info.loader, sizeof(boot_info.loader), tag, 8);

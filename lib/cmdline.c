@@ -37,26 +37,6 @@ static const char *find_value(const char *cmdline, const char *key, size_t *len)
 	return NULL;
 }
 
-bool cmdline_remove(char *cmdline, const char *key)
-{
-	size_t len;
-	char *val = (char *)find_value(cmdline, key, &len);
-	char *word, *end;
-
-	if (!val)
-		return false;
-	word = val - (len || val[-1] == '=' ? 1 : 0) - strlen(key);
-	end = val + len;
-	while (is_space(*end))
-		end++;
-	/* The bytes are overwritten, not only skipped: the old copy is gone. */
-	memmove(word, end, strlen(end) + 1);
-	memset(word + strlen(word), 0, (size_t)(end - word));
-	while (word > cmdline && is_space(word[-1]) && !word[0])
-		*--word = '\0';
-	return true;
-}
-
 int cmdline_get(const char *cmdline, const char *key, char *buf, size_t size)
 {
 	size_t len;

@@ -33,13 +33,6 @@ void cmdline_unescape_grub(char *cmdline);
 int cmdline_get_rest(const char *cmdline, const char *key, char *buf, size_t size);
 
 /*
- * cmdline_remove - delete the word key=value (or the flag key) from cmdline
- * in place, zeroing the bytes it leaves behind, so that no copy of the value
- * stays in this buffer. Returns whether key was there.
- */
-bool cmdline_remove(char *cmdline, const char *key);
-
-/*
  * cmdline_get_u64 - numeric value of key (decimal or 0x hex), or dflt when key
  * is absent or its value is empty, not all digits, or does not fit in 64 bits.
  */

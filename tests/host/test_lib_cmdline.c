@@ -222,33 +222,6 @@ START_TEST(test_list_match_empty)
 }
 END_TEST
 
-/* Removes the word in place; nothing of it stays anywhere in the buffer. */
-#define EXPECT_REMOVE(line, key, want_ret, want_line)                                  \
-	do {                                                                           \
-		char _buf[96];                                                         \
-		memset(_buf, 'X', sizeof(_buf));                                       \
-		strlcpy(_buf, line, sizeof(_buf));                                     \
-		size_t _len = strlen(_buf);                                            \
-		ck_assert_int_eq(cmdline_remove(_buf, key), want_ret);                 \
-		ck_assert_str_eq(_buf, want_line);                                     \
-		for (size_t _i = strlen(_buf); _i <= _len; _i++)                       \
-			ck_assert_msg(_buf[_i] == 0, "byte %zu left: %#x", _i, _buf[_i]); \
-	} while (0)
-
-START_TEST(test_remove)
-{
-	EXPECT_REMOVE("test=lab1 key=00ff seed=3", "key", true, "test=lab1 seed=3");
-	EXPECT_REMOVE("key=00ff test=lab1", "key", true, "test=lab1");
-	EXPECT_REMOVE("test=lab1  key=00ff", "key", true, "test=lab1");
-	EXPECT_REMOVE("key=00ff", "key", true, "");
-	EXPECT_REMOVE("a quiet b", "quiet", true, "a b");
-	EXPECT_REMOVE("a empty= b", "empty", true, "a b");
-	EXPECT_REMOVE("keyx=1 key=2", "key", true, "keyx=1");
-	EXPECT_REMOVE("keyx=1", "key", false, "keyx=1");
-	EXPECT_REMOVE("", "key", false, "");
-}
-END_TEST
-
 /* cmdline_unescape_grub undoes exactly what GRUB adds before \\, ' and ". */
 START_TEST(test_unescape_grub)
 {
@@ -308,7 +281,6 @@ Suite *cmdline_suite(void)
 	tcase_add_test(tc, test_get_truncation);
 	tcase_add_test(tc, test_get_rest);
 	tcase_add_test(tc, test_unescape_grub);
-	tcase_add_test(tc, test_remove);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("get_u64");
