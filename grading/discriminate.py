@@ -17,8 +17,9 @@ boot for the whole run). Checks, for every lab N with a manifest:
                      design other than the reference) scores full marks on every seed
   labN.bug.NAME      the reference plus labs/labN/bugs/NAME.patch builds and loses
                      points on lab N on every seed (the failing tests are listed).
-                     On the first seed the whole lab runs; on the others the tests
-                     that failed before run first, and the whole lab only if they pass.
+                     On the first seed the whole lab runs; on the others the quickest
+                     test that failed before runs alone, then the others that failed,
+                     and the whole lab only if they all pass.
 One line per check, `discriminate.<check>: OK (x.xs) ...` or `... FAIL (x.xs) <why>`,
 then the (bug, seed) pairs checked per lab, the wall time and last
 `N passed, M failed`. Exit status 0 iff all pass.
@@ -125,10 +126,11 @@ def grade_seed(tree, lab, seed, limit, only=None):
         cpus = gl.lab_manifest(lab).get("cpus", 1)
         res = grader.run_tests(list(only), cpus=cpus, tag="lab%d" % lab,
                                sync_handlers=gl.SYNC_HANDLERS)
-        return {n: (r.cls == gl.PASS, r.cls, (r.reasons or [""])[0])
+        return {n: (r.cls == gl.PASS, r.cls, (r.reasons or [""])[0], r.elapsed)
                 for n, r in res.items() if n in only}
     report = gl.grade_lab(lab, grader, lambda text: None, quiet=True)
-    return {e["name"]: (e["cls"] == gl.PASS, e["cls"], (e["reasons"] or [""])[0])
+    return {e["name"]: (e["cls"] == gl.PASS, e["cls"], (e["reasons"] or [""])[0],
+                        e["elapsed"] or 0.0)
             for e in report.entries}
 
 
@@ -244,11 +246,13 @@ class Discriminator:
             with self.lock:
                 self.pairs[lab] = self.pairs.get(lab, 0) + 1
             bad = []
-            if first:
-                # Whatever caught the bug before usually catches it again: run
-                # those tests alone first, and the whole lab only if they pass.
-                res = grade_seed(tree, lab, seed, self.limit, only=first)
-                bad = [n for n in first if n in res and not res[n][0]]
+            # Whatever caught the bug before usually catches it again: run the
+            # quickest of those tests alone, then the others, and the whole
+            # lab only if they all pass.
+            for only in ([first[0]], first[1:]) if first else ():
+                if only and not bad:
+                    res = grade_seed(tree, lab, seed, self.limit, only=only)
+                    bad = [n for n in only if n in res and not res[n][0]]
             if not bad:
                 res = lab_results(grade_seed(tree, lab, seed, self.limit), manifest, self.mklab)
                 bad = [n for n, r in res.items() if not r[0]]
@@ -257,7 +261,8 @@ class Discriminator:
                                   % (seed, lab, " (caught on seeds %s)" % ", ".join(
                                       "%d by %s" % c for c in caught) if caught else ""))
             if not first:
-                first = [n for n in bad if n not in host_checked]
+                first = sorted((n for n in bad if n not in host_checked),
+                               key=lambda n: res[n][3])
                 caught.append((seed, ", ".join("%s (%s)" % (n, res[n][1]) for n in bad)))
             else:
                 caught.append((seed, "%d test(s)" % len(bad)))
