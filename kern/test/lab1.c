@@ -961,18 +961,21 @@ KTEST(lab1, dump_format)
 	tree_map(t, va, p1 + (n1 + 3) * PAGE_SIZE, PT_LEVEL_PT, f1 ^ PTE_W);
 	n += want_line(want + n, sizeof(want) - n, va, va + PAGE_SIZE, p1 + (n1 + 3) * PAGE_SIZE,
 		       PAGE_SIZE, f1 ^ PTE_W);
-	/* Two 2M pages that coalesce, then a 4K page contiguous with them. */
+	/*
+	 * Two 2M pages that coalesce, then a 4K page contiguous with them. The
+	 * huge leaves have PAT set: bit 12 of a huge leaf is not address.
+	 */
 	vb = rand_va_in_slot(b, HUGE_1G) + HUGE_2M * rng_below(ktest_rng(), 500);
-	tree_map(t, vb, p2, PT_LEVEL_PD, f2);
-	tree_map(t, vb + HUGE_2M, p2 + HUGE_2M, PT_LEVEL_PD, f2);
+	tree_map(t, vb, p2, PT_LEVEL_PD, f2 | PTE_PAT_HUGE);
+	tree_map(t, vb + HUGE_2M, p2 + HUGE_2M, PT_LEVEL_PD, f2 | PTE_PAT_HUGE);
 	tree_map(t, vb + 2 * HUGE_2M, p2 + 2 * HUGE_2M, PT_LEVEL_PT, f2);
 	n += want_line(want + n, sizeof(want) - n, vb, vb + 2 * HUGE_2M, p2, HUGE_2M, f2);
 	n += want_line(want + n, sizeof(want) - n, vb + 2 * HUGE_2M, vb + 2 * HUGE_2M + PAGE_SIZE,
 		       p2 + 2 * HUGE_2M, PAGE_SIZE, f2);
 	/* Two 1G pages in the upper half. */
 	vc = pt_sign_extend(((uint64_t)c << 39) + HUGE_1G * rng_below(ktest_rng(), 511));
-	tree_map(t, vc, p3, PT_LEVEL_PDPT, f3);
-	tree_map(t, vc + HUGE_1G, p3 + HUGE_1G, PT_LEVEL_PDPT, f3);
+	tree_map(t, vc, p3, PT_LEVEL_PDPT, f3 | PTE_PAT_HUGE);
+	tree_map(t, vc + HUGE_1G, p3 + HUGE_1G, PT_LEVEL_PDPT, f3 | PTE_PAT_HUGE);
 	n += want_line(want + n, sizeof(want) - n, vc, vc + 2 * HUGE_1G, p3, HUGE_1G, f3);
 	snprintf(want + n, sizeof(want) - n, "PTDUMP END\n");
 
