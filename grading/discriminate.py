@@ -1,17 +1,28 @@
 #!/usr/bin/env python3
-"""Prove that the graders discriminate: the reference passes, stubs and bugs fail.
+"""Prove that the graders discriminate: the reference and the correct variants
+pass, stubs and bugs fail, on every seed checked.
 
-  grading/discriminate.py [--lab N] [--jobs J] [--keep] [--seed S]
+  grading/discriminate.py [--lab N] [--jobs J] [--keep] [--seed S] [--fixed-seeds LIST]
 
-For every lab N with a manifest (labs/labN/lab.json), each in its own scratch
-copy of the tree (git ls-files, working-tree content), built with make -j2:
-  labN.reference   the reference scores full marks on lab N
-  labN.stub        the generated lab-N student tree builds without warnings, boots,
-                   scores full marks on every lab < N and passes no lab-N test
-  labN.bug.NAME    the reference plus labs/labN/bugs/NAME.patch builds and loses
-                   points on lab N (the failing tests are listed)
+Seeds: the fixed seeds (default 1,2,3) plus one random seed (--seed, printed).
+The reference tree is copied and built once; every patched tree starts from a
+copy of that build, so only the patched student files are recompiled. Each
+tree is built once and graded on every seed from that build (one calibration
+boot for the whole run). Checks, for every lab N with a manifest:
+  labN.reference     the reference scores full marks on lab N on every seed
+  labN.stub          the generated lab-N student tree builds without warnings, boots,
+                     scores full marks on every lab < N and passes no lab-N test
+                     (random seed)
+  labN.variant.NAME  the reference plus labs/labN/variants/NAME.patch (a correct
+                     design other than the reference) scores full marks on every seed
+  labN.bug.NAME      the reference plus labs/labN/bugs/NAME.patch builds and loses
+                     points on lab N on every seed (the failing tests are listed).
+                     On the first seed the whole lab runs; on the others the quickest
+                     test that failed before runs alone, then the others that failed,
+                     and the whole lab only if they all pass.
 One line per check, `discriminate.<check>: OK (x.xs) ...` or `... FAIL (x.xs) <why>`,
-then the wall time and last `N passed, M failed`. Exit status 0 iff all pass.
+then the (bug, seed) pairs checked per lab, the wall time and last
+`N passed, M failed`. Exit status 0 iff all pass.
 In a student lab tree (no reference solutions) it checks nothing.
 """
 import argparse
@@ -30,8 +41,10 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "grading"))
+import gradelib as gl  # noqa: E402
 from gradelib import make_env  # noqa: E402
 
+FIXED_SEEDS = (1, 2, 3)
 BUILD_TIMEOUT = 300
 GRADE_TIMEOUT = 900
 
@@ -74,6 +87,7 @@ def build(tree, no_warnings=False):
 
 
 def grade(tree, labs, seed):
+    """Grade labs in tree with grade.py (one seed): {test: (passed, class, reason)}."""
     out_json = os.path.join(tree, "obj", "discriminate-results.json")
     cmd = [sys.executable, "grading/grade.py", "--obj", "obj", "--json", out_json, "--quiet",
            "--no-build", "--seed", str(seed), "--jobs", "1"]
@@ -101,6 +115,26 @@ def grade(tree, labs, seed):
     return results
 
 
+def grade_seed(tree, lab, seed, limit, only=None):
+    """Grade lab on the ISO built in tree with one seed, in this process (the
+    hang limit comes from the run's one calibration boot). only: kernel tests
+    to run instead of the whole lab. Returns {test: (passed, class, reason)}."""
+    iso = os.path.join(tree, "obj", "pagoda.iso")
+    logdir = os.path.join(tree, "obj", "discriminate", "lab%d-seed%d%s"
+                          % (lab, seed, "-first" if only else ""))
+    grader = gl.Grader(iso, logdir, seed=seed, no_progress=limit)
+    if only:
+        cpus = gl.lab_manifest(lab).get("cpus", 1)
+        res = grader.run_tests(list(only), cpus=cpus, tag="lab%d" % lab,
+                               sync_handlers=gl.SYNC_HANDLERS)
+        return {n: (r.cls == gl.PASS, r.cls, (r.reasons or [""])[0], r.elapsed)
+                for n, r in res.items() if n in only}
+    report = gl.grade_lab(lab, grader, lambda text: None, quiet=True)
+    return {e["name"]: (e["cls"] == gl.PASS, e["cls"], (e["reasons"] or [""])[0],
+                        e["elapsed"] or 0.0)
+            for e in report.entries}
+
+
 def lab_results(results, manifest, mklab):
     names = mklab.test_names(manifest)
     missing = [n for n in names if n not in results]
@@ -120,6 +154,8 @@ class Discriminator:
         self.scratch = scratch
         self.lock = threading.Lock()
         self.passed = self.failed = 0
+        self.pairs = {}
+        self.seeds = list(dict.fromkeys(list(args.fixed_seeds) + [args.seed]))
 
     def report(self, name, ok, elapsed, detail):
         with self.lock:
@@ -134,15 +170,47 @@ class Discriminator:
     def copy_reference(self, dest):
         self.mklab.copy_reference(self.args.source, dest, self.args.include_untracked)
 
-    def check_reference(self, lab):
-        tree = os.path.join(self.scratch, "lab%d-reference" % lab)
-        self.copy_reference(tree)
+    def build_base(self):
+        """Copy and build the reference once; patched trees start from this build."""
+        self.base = os.path.join(self.scratch, "reference")
+        self.copy_reference(self.base)
+        build(self.base)
+        self.limit = gl.Grader(os.path.join(self.base, "obj", "pagoda.iso"),
+                               os.path.join(self.scratch, "calibrate")).calibrate()
+
+    def patched_tree(self, name, patch):
+        """A copy of the built reference (timestamps kept, so make recompiles only
+        what the patch touches) with patch applied, built."""
+        tree = os.path.join(self.scratch, name)
+
+        def skip(d, names):
+            # Grade logs and QMP sockets of boots still running are not copied.
+            return ["discriminate", "grade"] if os.path.samefile(d, os.path.join(self.base, "obj")) \
+                else []
+        shutil.copytree(self.base, tree, symlinks=True, ignore=skip)
+        try:
+            self.mklab.apply_patch(tree, os.path.join(self.args.source, patch))
+        except self.mklab.LabError as e:
+            raise CheckFailed(str(e))
         build(tree)
-        res = lab_results(grade(tree, [lab], self.args.seed), self.manifests[lab], self.mklab)
-        bad = [n for n, r in res.items() if not r[0]]
-        if bad:
-            raise CheckFailed("the reference fails %s" % describe(res, bad))
-        return "%d/%d tests pass" % (len(res), len(res))
+        return tree
+
+    def full_marks(self, tree, lab, what):
+        for seed in self.seeds:
+            res = lab_results(grade_seed(tree, lab, seed, self.limit), self.manifests[lab],
+                              self.mklab)
+            bad = [n for n, r in res.items() if not r[0]]
+            if bad:
+                raise CheckFailed("%s fails on seed %d: %s" % (what, seed, describe(res, bad)))
+        return "%d/%d tests pass on seeds %s" % (len(res), len(res),
+                                                  ",".join(map(str, self.seeds)))
+
+    def check_reference(self, lab):
+        return self.full_marks(self.base, lab, "the reference")
+
+    def check_variant(self, lab, name, patch):
+        tree = self.patched_tree("lab%d-variant-%s" % (lab, name), patch)
+        return "full marks: " + self.full_marks(tree, lab, "the variant")
 
     def check_stub(self, lab):
         tree = os.path.join(self.scratch, "lab%d-stub" % lab)
@@ -170,18 +238,36 @@ class Discriminator:
                                        ",".join(map(str, earlier)) if earlier else "")
 
     def check_bug(self, lab, bug, patch):
-        tree = os.path.join(self.scratch, "lab%d-bug-%s" % (lab, bug))
-        self.copy_reference(tree)
-        try:
-            self.mklab.apply_patch(tree, os.path.join(self.args.source, patch))
-        except self.mklab.LabError as e:
-            raise CheckFailed(str(e))
-        build(tree)
-        res = lab_results(grade(tree, [lab], self.args.seed), self.manifests[lab], self.mklab)
-        bad = [n for n, r in res.items() if not r[0]]
-        if not bad:
-            raise CheckFailed("the bug is not caught: every lab %d test passes" % lab)
-        return "caught by %s" % ", ".join("%s (%s)" % (n, res[n][1]) for n in bad)
+        tree = self.patched_tree("lab%d-bug-%s" % (lab, bug), patch)
+        manifest = self.manifests[lab]
+        host_checked = {t["name"] for part in manifest["parts"] for t in part["tests"]
+                        if "grader" in t}
+        caught, first = [], []
+        for seed in self.seeds:
+            with self.lock:
+                self.pairs[lab] = self.pairs.get(lab, 0) + 1
+            bad = []
+            # Whatever caught the bug before usually catches it again: run the
+            # quickest of those tests alone, then the others, and the whole
+            # lab only if they all pass.
+            for only in ([first[0]], first[1:]) if first else ():
+                if only and not bad:
+                    res = grade_seed(tree, lab, seed, self.limit, only=only)
+                    bad = [n for n in only if n in res and not res[n][0]]
+            if not bad:
+                res = lab_results(grade_seed(tree, lab, seed, self.limit), manifest, self.mklab)
+                bad = [n for n, r in res.items() if not r[0]]
+            if not bad:
+                raise CheckFailed("the bug is not caught on seed %d: every lab %d test passes%s"
+                                  % (seed, lab, " (caught on seeds %s)" % ", ".join(
+                                      "%d by %s" % c for c in caught) if caught else ""))
+            if not first:
+                first = sorted((n for n in bad if n not in host_checked),
+                               key=lambda n: res[n][3])
+                caught.append((seed, ", ".join("%s (%s)" % (n, res[n][1]) for n in bad)))
+            else:
+                caught.append((seed, "%d test(s)" % len(bad)))
+        return "caught on seeds %s" % "; ".join("%d by %s" % c for c in caught)
 
     def run_check(self, name, fn, *a):
         start = time.time()
@@ -198,6 +284,10 @@ class Discriminator:
         for lab in labs:
             out.append(("lab%d.reference" % lab, self.check_reference, lab))
             out.append(("lab%d.stub" % lab, self.check_stub, lab))
+            for name, patch in sorted(self.mklab.variant_patches(self.args.source, lab,
+                                                                 self.files).items()):
+                out.append(("lab%d.variant.%s" % (lab, name), self.check_variant, lab, name,
+                            patch))
             for bug, patch in sorted(self.mklab.bug_patches(self.args.source, lab,
                                                             self.files).items()):
                 out.append(("lab%d.bug.%s" % (lab, bug), self.check_bug, lab, bug, patch))
@@ -211,12 +301,16 @@ def main():
     ap.add_argument("--lab", type=int, action="append", help="only this lab (repeatable)")
     ap.add_argument("--jobs", type=int, default=2, help="checks run in parallel (default 2)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch trees")
-    ap.add_argument("--seed", type=int, help="grader seed (default: random, printed)")
+    ap.add_argument("--seed", type=int, help="the random seed (default: random, printed)")
+    ap.add_argument("--fixed-seeds", default=",".join(map(str, FIXED_SEEDS)),
+                    help="seeds every variant and bug is graded on besides the random one "
+                         "(default %(default)s)")
     ap.add_argument("--source", default=ROOT, help=argparse.SUPPRESS)
     ap.add_argument("--include-untracked", action="store_true",
                     help="also copy untracked, non-ignored files (while developing a lab)")
     args = ap.parse_args()
     args.source = os.path.abspath(args.source)
+    args.fixed_seeds = [int(x) for x in args.fixed_seeds.split(",") if x.strip()]
     start = time.time()
 
     if os.path.exists(os.path.join(args.source, "labs", "current.json")) or \
@@ -243,17 +337,32 @@ def main():
     scratch = tempfile.mkdtemp(prefix="pagoda-discriminate-")
     d = Discriminator(args, mklab, manifests, files, scratch)
     checks = d.checks(labs)
-    print("discriminate: %d check(s) for lab(s) %s, %d at a time, seed %d"
-          % (len(checks), ",".join(map(str, labs)) or "none", args.jobs, args.seed), flush=True)
+    print("discriminate: %d check(s) for lab(s) %s, %d at a time, seeds %s (random: %d)"
+          % (len(checks), ",".join(map(str, labs)) or "none", args.jobs,
+             ",".join(map(str, d.seeds)), args.seed), flush=True)
+    gl.on_termination()
     try:
+        try:
+            d.build_base()
+        except CheckFailed as e:
+            d.report("reference-build", False, time.time() - start, str(e))
+            checks = []
+        # The longest labs first, so that the two workers finish together.
+        checks.sort(key=lambda c: -int(c[0][3]))
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             for f in [pool.submit(d.run_check, *c) for c in checks]:
                 f.result()
     finally:
+        gl.kill_all_qemus()
         if args.keep:
             print("discriminate: scratch trees kept in %s" % scratch)
         else:
             shutil.rmtree(scratch, ignore_errors=True)
+    for lab in labs:
+        nb = len(mklab.bug_patches(args.source, lab, files))
+        nv = len(mklab.variant_patches(args.source, lab, files))
+        print("discriminate: lab %d: %d bug(s), %d variant(s), %d (bug, seed) pair(s) checked"
+              % (lab, nb, nv, d.pairs.get(lab, 0)))
     print("discriminate: wall time %.1fs" % (time.time() - start))
     print("%d passed, %d failed" % (d.passed, d.failed))
     return 0 if d.failed == 0 else 1

@@ -81,6 +81,9 @@ size_t copy_to_user(void __user *dst, const void *src, size_t n);
  * count when the first count bytes hold no NUL (dst is then not terminated);
  * -EFAULT when a fault happened or the string ran into the end of the user
  * range before a NUL (dst's contents are then unspecified); 0 for count <= 0.
+ * A string that is readable up to its NUL is valid however close the NUL is
+ * to an unmapped page: a copy that reads wider units must redo the faulting
+ * unit bytewise rather than fail (taking a fixup on the way is allowed).
  */
 long strncpy_from_user(char *dst, const char __user *src, long count);
 

@@ -2,12 +2,14 @@
 # mklab: no-markers (this file describes the markers; it is not scanned for them)
 """Make Pagoda's student lab trees from the instructor's reference tree.
 
-  mklab.py check                                  validate manifests, markers, bug patches
+  mklab.py check                                  validate manifests, markers, bug and variant patches
   mklab.py handout --lab N --dest DIR [--stub-all] [--source SRC]
                                                   write the student tree for lab N
   mklab.py branches --dest REPO --upto N          commit lab 1..N's trees to branches labN
   mklab.py apply-bug --lab N --bug NAME --dest DIR
                                                   reference tree + one bug patch
+  mklab.py apply-variant --lab N --variant NAME --dest DIR
+                                                  reference tree + one correct variant
 
 The files come from `git ls-files` of the source (working-tree content, so
 uncommitted edits count; untracked files never do unless --include-untracked).
@@ -108,7 +110,8 @@ def read_text(path):
 
 def not_scanned(path):
     """Bug patches quote markers in their context lines."""
-    return bool(re.match(r"^labs/[^/]+/bugs/", path)) or path.endswith((".patch", ".diff"))
+    return bool(re.match(r"^labs/[^/]+/(bugs|variants)/", path)) or \
+        path.endswith((".patch", ".diff"))
 
 
 def opted_out(text):
@@ -351,11 +354,34 @@ def test_names(manifest):
     return [t["name"] for part in manifest["parts"] for t in part["tests"]]
 
 
-def bug_patches(src, lab, files):
-    """{name: relative path} of labs/labN/bugs/*.patch."""
-    pre = "labs/lab%d/bugs/" % lab
+def zoo_patches(lab, files, kind):
+    """{name: relative path} of labs/labN/<kind>/*.patch (kind: bugs or variants)."""
+    pre = "labs/lab%d/%s/" % (lab, kind)
     return {p[len(pre):-len(".patch")]: p for p in files
             if p.startswith(pre) and p.endswith(".patch") and "/" not in p[len(pre):]}
+
+
+def bug_patches(src, lab, files):
+    """{name: relative path} of labs/labN/bugs/*.patch."""
+    return zoo_patches(lab, files, "bugs")
+
+
+def variant_patches(src, lab, files):
+    """{name: relative path} of labs/labN/variants/*.patch: correct designs
+    other than the reference, which must score full marks."""
+    return zoo_patches(lab, files, "variants")
+
+
+def patched_files(src, path):
+    """The files a patch changes (its +++ lines, without the a/ b/ prefix)."""
+    out = []
+    with open(os.path.join(src, path), errors="replace") as f:
+        for line in f:
+            m = re.match(r"^\+\+\+ (\S+)", line)
+            if m:
+                name = m.group(1)
+                out.append(name.split("/", 1)[1] if "/" in name else name)
+    return out
 
 
 def bug_description(src, path):
@@ -531,11 +557,18 @@ def load_all(src, include_untracked=False):
             if sf in scanned and not any(r.lab == lab for r in scanned[sf][2]):
                 errors.append("labs/lab%d/lab.json: student file %s has no LAB %d region"
                               % (lab, sf, lab))
-        for name, p in bug_patches(src, lab, files).items():
+        zoo = list(bug_patches(src, lab, files).values()) + \
+            list(variant_patches(src, lab, files).values())
+        for p in zoo:
             try:
                 bug_description(src, p)
             except LabError as e:
                 errors.append(str(e))
+            # A student can change only the student files: so can a bug or a variant.
+            for f in patched_files(src, p):
+                if f not in m["student_files"]:
+                    errors.append("%s: changes %s, which is not one of lab %d's student_files"
+                                  % (p, f, lab))
     if errors:
         raise LabError("\n".join(errors))
     return files, manifests, scanned
@@ -548,7 +581,7 @@ def generate(src, dest, lab, stub_all=False, include_untracked=False, quiet=Fals
         raise LabError("lab %d has no manifest (labs/lab%d/lab.json); labs: %s"
                        % (lab, lab, ", ".join(map(str, sorted(manifests))) or "none"))
     drop = removed_paths(manifests)
-    keep = [p for p in files if not under(p, drop) and not re.match(r"^labs/[^/]+/bugs/", p)]
+    keep = [p for p in files if not under(p, drop) and not re.match(r"^labs/[^/]+/(bugs|variants)/", p)]
     prepare_dest(dest)
     out_texts, regions, nstub = {}, [], 0
     for p in keep:
@@ -701,18 +734,22 @@ def branches(src, repo, upto, include_untracked=False):
 def cmd_check(args):
     files, manifests, scanned = load_all(args.source, args.include_untracked)
     nreg = sum(len(v[2]) for v in scanned.values())
-    nbugs = 0
+    nbugs = nvariants = 0
     with tempfile.TemporaryDirectory(prefix="mklab-check-") as tmp:
         for lab, m in sorted(manifests.items()):
             for name, p in sorted(bug_patches(args.source, lab, files).items()):
                 apply_patch(args.source, os.path.join(args.source, p), dry_run=True)
                 nbugs += 1
+            for name, p in sorted(variant_patches(args.source, lab, files).items()):
+                apply_patch(args.source, os.path.join(args.source, p), dry_run=True)
+                nvariants += 1
             # Every lab's tree must generate without leaks.
             generate(args.source, os.path.join(tmp, "lab%d" % lab), lab,
                      include_untracked=args.include_untracked, quiet=True)
-    print("mklab: OK: %d lab(s) (%s), %d marked region(s), %d bug patch(es)"
+    print("mklab: OK: %d lab(s) (%s), %d marked region(s), %d bug patch(es), "
+          "%d variant patch(es)"
           % (len(manifests), ", ".join("lab%d" % l for l in sorted(manifests)) or "none",
-             nreg, nbugs))
+             nreg, nbugs, nvariants))
 
 
 def cmd_handout(args):
@@ -725,14 +762,16 @@ def cmd_branches(args):
 
 def cmd_apply_bug(args):
     files = tree_files(args.source, args.include_untracked)
-    patches = bug_patches(args.source, args.lab, files)
-    if args.bug not in patches:
-        raise LabError("lab %d has no bug '%s'; it has: %s"
-                       % (args.lab, args.bug, ", ".join(sorted(patches)) or "none"))
-    desc = bug_description(args.source, patches[args.bug])
+    kind, name = ("variant", args.variant) if args.cmd == "apply-variant" else ("bug", args.bug)
+    patches = (variant_patches if kind == "variant" else bug_patches)(args.source, args.lab, files)
+    if name not in patches:
+        raise LabError("lab %d has no %s '%s'; it has: %s"
+                       % (args.lab, kind, name, ", ".join(sorted(patches)) or "none"))
+    desc = bug_description(args.source, patches[name])
     copy_reference(args.source, args.dest, args.include_untracked)
-    apply_patch(args.dest, os.path.join(args.source, patches[args.bug]))
-    print("mklab: reference + lab%d bug '%s' (%s) in %s" % (args.lab, args.bug, desc, args.dest))
+    apply_patch(args.dest, os.path.join(args.source, patches[name]))
+    print("mklab: reference + lab%d %s '%s' (%s) in %s"
+          % (args.lab, kind, name, desc, args.dest))
 
 
 def main(argv=None):
@@ -760,6 +799,12 @@ def main(argv=None):
     p = sub.add_parser("apply-bug", parents=[common], help="reference tree plus one bug patch")
     p.add_argument("--lab", type=int, required=True)
     p.add_argument("--bug", required=True)
+    p.add_argument("--dest", required=True)
+    p.set_defaults(fn=cmd_apply_bug)
+    p = sub.add_parser("apply-variant", parents=[common],
+                       help="reference tree plus one correct-variant patch")
+    p.add_argument("--lab", type=int, required=True)
+    p.add_argument("--variant", required=True)
     p.add_argument("--dest", required=True)
     p.set_defaults(fn=cmd_apply_bug)
     args = ap.parse_args(argv)

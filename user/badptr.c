@@ -17,7 +17,12 @@
 #define KERNEL_PTR 0xffffffff80100000UL
 #define NONCANON 0x0000800000000000UL
 
-enum fix { FIX_NONE, FIX_SOME };
+/*
+ * FIX_ANY: a valid string may take fixups (a copy reading words may fault
+ * on the word that runs past its NUL into an unmapped page, then redo it
+ * bytewise), so its count is not checked.
+ */
+enum fix { FIX_NONE, FIX_SOME, FIX_ANY };
 
 static int failures;
 static uint64_t fixups_before;
@@ -46,7 +51,7 @@ static void check(const char *what, long got, long want, enum fix fix)
 	if (got != want) {
 		printf("badptr: FAIL %s: returned %ld, expected %ld\n", what, got, want);
 		failures++;
-	} else if ((fix == FIX_NONE) != (delta == 0)) {
+	} else if (fix != FIX_ANY && (fix == FIX_NONE) != (delta == 0)) {
 		printf("badptr: FAIL %s: %lu fixup(s), expected %s\n", what, delta,
 		       fix == FIX_NONE ? "none" : "at least one");
 		failures++;
@@ -157,7 +162,7 @@ static void test_strings(void)
 
 	memcpy(end - 6, "hello", 6); /* the NUL is the last byte of the mapped page */
 	begin();
-	check("stat NUL on last byte", stat(end - 6, &st), 0, FIX_NONE);
+	check("stat NUL on last byte", stat(end - 6, &st), 0, FIX_ANY);
 	if (st.size == 0) {
 		printf("badptr: FAIL stat: size 0\n");
 		failures++;

@@ -311,6 +311,20 @@ static void check_hole(paddr_t root, uint64_t va, const pte_t *pte, int level)
 		t.pa, t.size, t.flags);
 }
 
+/* check_hole_eff - the cursor of the hole at va carries eff, the path above it. */
+static void check_hole_eff(paddr_t root, uint64_t va, pte_t eff)
+{
+	struct pt_cursor c;
+	int r = try_walk(root, va, &c);
+
+	KT_ASSERT_MSG(r == -ENOENT, "pt_walk(%#lx) returned %d (%s), expected -ENOENT", va, r,
+		      errname(r));
+	KT_ASSERT_MSG((c.eff & ALL_EFF) == eff,
+		      "pt_walk(%#lx): the hole at level %d has effective bits %#lx, expected %#lx "
+		      "(a not-present entry's own bits do not count)",
+		      va, c.level, c.eff & ALL_EFF, eff);
+}
+
 /* The leaf's own bits that show in a translation's flags. */
 static pte_t leaf_flags(pte_t pte)
 {
@@ -510,6 +524,12 @@ KTEST(lab1, not_present)
 		check_hole(t->root, va, path[l], l);
 		*path[l] = ~PTE_P;
 		check_hole(t->root, va, path[l], l);
+		/*
+		 * A not-present entry's bits are the OS's, not the MMU's: the
+		 * effective permissions stop at the entries above it (here all
+		 * U|W), so its NX bit must not show in the cursor.
+		 */
+		check_hole_eff(t->root, va, PTE_U | PTE_W);
 		*path[l] = saved;
 	}
 	/* A not-present huge leaf is a hole too. */
@@ -767,6 +787,48 @@ static void expect_oom(struct ttree *t, uint64_t va, long budget, paddr_t table)
 		      va, table);
 }
 
+/* A visitor that fills the first `left` entries it meets, then fails. */
+struct fill_then_fail {
+	int left;
+	paddr_t pa;
+};
+
+static int fill_visit(const struct pt_cursor *c, void *arg)
+{
+	struct fill_then_fail *f = arg;
+
+	if (f->left-- == 0)
+		return -E2BIG;
+	*c->pte = f->pa | PTE_P | PTE_W;
+	return 0;
+}
+
+/*
+ * check_failed_range - a walk with alloc creates three tables, its visitor
+ * fills some entries of the new page table and then fails: the tables are
+ * not empty, so they must stay (section 6: only an empty new table is taken
+ * back; the caller cleans up the rest).
+ */
+static void check_failed_range(struct ttree *t, uint64_t va)
+{
+	int filled = 1 + (int)rng_below(ktest_rng(), 8);
+	struct fill_then_fail f = { .left = filled, .pa = rand_pa(PAGE_SIZE) };
+	struct pt_ops ops = { .visit = fill_visit, .stop_level = PT_LEVEL_PT, .alloc = true };
+	uint64_t end = va + (uint64_t)(filled + 1 + rng_below(ktest_rng(), 8)) * PAGE_SIZE;
+	int r = pt_walk_range(t->root, va, end, &ops, &f);
+	pte_t *e;
+
+	KT_ASSERT_MSG(r == -E2BIG, "pt_walk_range with alloc whose visitor failed returned %d (%s), "
+		      "expected the visitor's -E2BIG", r, errname(r));
+	for (int i = 0; i < filled; i++) {
+		e = existing_entry(t->root, va + (uint64_t)i * PAGE_SIZE, PT_LEVEL_PT);
+		KT_ASSERT_MSG(e && *e == (f.pa | PTE_P | PTE_W),
+			      "after a failed pt_walk_range with alloc, the entry the visitor wrote "
+			      "at %#lx is gone: a new table that is not empty must stay",
+			      va + (uint64_t)i * PAGE_SIZE);
+	}
+}
+
 KTEST(lab1, create_oom)
 {
 	struct ttree *t = tree_new();
@@ -797,6 +859,7 @@ KTEST(lab1, create_oom)
 	frame_fail_after(-1);
 	/* And with frames again, the first address works. */
 	expect_create(t, rand_va_in_slot(slots[2], 1), PT_LEVEL_PT, 3, 0);
+	check_failed_range(t, rand_va_in_slot(slots[0], HUGE_2M));
 }
 
 /* ---- The dump ------------------------------------------------------------------- */
@@ -898,18 +961,21 @@ KTEST(lab1, dump_format)
 	tree_map(t, va, p1 + (n1 + 3) * PAGE_SIZE, PT_LEVEL_PT, f1 ^ PTE_W);
 	n += want_line(want + n, sizeof(want) - n, va, va + PAGE_SIZE, p1 + (n1 + 3) * PAGE_SIZE,
 		       PAGE_SIZE, f1 ^ PTE_W);
-	/* Two 2M pages that coalesce, then a 4K page contiguous with them. */
+	/*
+	 * Two 2M pages that coalesce, then a 4K page contiguous with them. The
+	 * huge leaves have PAT set: bit 12 of a huge leaf is not address.
+	 */
 	vb = rand_va_in_slot(b, HUGE_1G) + HUGE_2M * rng_below(ktest_rng(), 500);
-	tree_map(t, vb, p2, PT_LEVEL_PD, f2);
-	tree_map(t, vb + HUGE_2M, p2 + HUGE_2M, PT_LEVEL_PD, f2);
+	tree_map(t, vb, p2, PT_LEVEL_PD, f2 | PTE_PAT_HUGE);
+	tree_map(t, vb + HUGE_2M, p2 + HUGE_2M, PT_LEVEL_PD, f2 | PTE_PAT_HUGE);
 	tree_map(t, vb + 2 * HUGE_2M, p2 + 2 * HUGE_2M, PT_LEVEL_PT, f2);
 	n += want_line(want + n, sizeof(want) - n, vb, vb + 2 * HUGE_2M, p2, HUGE_2M, f2);
 	n += want_line(want + n, sizeof(want) - n, vb + 2 * HUGE_2M, vb + 2 * HUGE_2M + PAGE_SIZE,
 		       p2 + 2 * HUGE_2M, PAGE_SIZE, f2);
 	/* Two 1G pages in the upper half. */
 	vc = pt_sign_extend(((uint64_t)c << 39) + HUGE_1G * rng_below(ktest_rng(), 511));
-	tree_map(t, vc, p3, PT_LEVEL_PDPT, f3);
-	tree_map(t, vc + HUGE_1G, p3 + HUGE_1G, PT_LEVEL_PDPT, f3);
+	tree_map(t, vc, p3, PT_LEVEL_PDPT, f3 | PTE_PAT_HUGE);
+	tree_map(t, vc + HUGE_1G, p3 + HUGE_1G, PT_LEVEL_PDPT, f3 | PTE_PAT_HUGE);
 	n += want_line(want + n, sizeof(want) - n, vc, vc + 2 * HUGE_1G, p3, HUGE_1G, f3);
 	snprintf(want + n, sizeof(want) - n, "PTDUMP END\n");
 

@@ -901,6 +901,16 @@ KTEST(lab2, demand_zero)
 	check_frames(base, -(long)(pts_spanned(va, 5 * PAGE_SIZE) + 1 + 1),
 		     "everything unmapped (the reservation's tables too)");
 	KT_EQ_ERR(try_fault(as, va, 0), -EFAULT);
+	/*
+	 * Touched reserved pages left for aspace_destroy (the test's cleanup):
+	 * destroying the space must free their frames too, or the framework
+	 * reports a frame leak.
+	 */
+	RESERVE(as, va, 2 * PAGE_SIZE, AS_WRITE);
+	activate(as);
+	write_ok(va + PAGE_SIZE + 16, 0xd1);
+	KT_EQ(read_ok(va), 0);
+	activate(aspace_kernel());
 }
 
 /* ---- Out of frames -------------------------------------------------------------------------- */
