@@ -184,7 +184,8 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -include tests/host/h
 	-fno-builtin -DHOST_TEST
 HOST_LIB_SRCS := $(wildcard lib/*.c)
 # Portable kernel files that the host tests also compile (each lab adds its own).
-HOST_KERN_SRCS := kern/pgtable.c kern/aspace.c kern/elf.c kern/test/lab2_model.c
+HOST_KERN_SRCS := kern/pgtable.c kern/aspace.c kern/elf.c kern/test/lab2_model.c \
+	kern/uaccess.c kern/extable.c kern/tlb.c
 HOST_TEST_SRCS := $(wildcard tests/host/*.c)
 HOST_TESTS := $(OBJ)/host/check_pagoda
 
