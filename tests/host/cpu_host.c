@@ -261,17 +261,16 @@ void sti(void)
 
 /*
  * pause - what a spinning CPU executes. Here it also takes interrupts (when
- * on), stops a thread once another failed, and now and then gives the host
- * core away: with more simulated CPUs than host cores, a CPU spinning for an
- * acknowledgement would otherwise wait a whole time slice for its target.
+ * on), stops a thread once another failed, and gives the host core away:
+ * with more simulated CPUs than host cores (and other work on them), a CPU
+ * spinning for an acknowledgement would otherwise burn the time slice its
+ * target needs.
  */
 void pause(void)
 {
-	static __thread unsigned n;
-
 	__builtin_ia32_pause();
 	host_cpu_poll();
-	if (async_ipis && (++n & 15) == 0)
+	if (async_ipis)
 		sched_yield();
 }
 
