@@ -274,8 +274,8 @@ static void stress_cpu(int cpu, void *p)
 	unsigned long done;
 
 	/*
-	 * In rounds that start together: each CPU touches pages, then starts a
-	 * shootdown, so that initiators overlap and target each other.
+	 * In rounds: every CPU touches pages, then all start a shootdown at
+	 * the same moment, so that initiators overlap and target each other.
 	 */
 	for (done = 0; done < STRESS_MAX; done++) {
 		enum host_window w = next(&rng) & 1 ? HOST_USER : HOST_KERNEL;
@@ -295,6 +295,8 @@ static void stress_cpu(int cpu, void *p)
 			if (loaded)
 				host_access(HOST_USER, next(&rng) % (NCPUS * OWN));
 		}
+		/* All at once: initiators that target each other, with interrupts off. */
+		host_cpu_barrier();
 		/* Change some of our own pages, sometimes all of them (a full flush). */
 		n = next(&rng) % 4 ? 1 + next(&rng) % 4 : OWN;
 		first = cpu * OWN + next(&rng) % (OWN - n + 1);
