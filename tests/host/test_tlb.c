@@ -247,7 +247,7 @@ char *getenv(const char *name);
 struct stress {
 	struct timespec start;
 	unsigned long shootdowns[MAX_CPUS];
-	volatile bool more;
+	volatile bool more[2];
 };
 
 static long elapsed_ns(const struct timespec *t0)
@@ -277,17 +277,12 @@ static void stress_cpu(int cpu, void *p)
 	 * In rounds: every CPU touches pages, then all start a shootdown at
 	 * the same moment, so that initiators overlap and target each other.
 	 */
-	for (done = 0; done < STRESS_MAX; done++) {
+	for (done = 0;; done++) {
 		enum host_window w = next(&rng) & 1 ? HOST_USER : HOST_KERNEL;
 		struct aspace *as = w == HOST_USER ? &user_as : &kern_as;
 		unsigned first, n;
+		bool more;
 
-		/* CPU 0 decides for everyone whether there is time for another round. */
-		if (cpu == 0)
-			st->more = done < STRESS_MIN || elapsed_ns(&st->start) < STRESS_NS;
-		host_cpu_barrier();
-		if (!st->more)
-			break;
 		/* Use other CPUs' pages, so that they have something to shoot down. */
 		for (int k = 0; k < 16; k++) {
 			host_cpu_poll();
@@ -295,8 +290,18 @@ static void stress_cpu(int cpu, void *p)
 			if (loaded)
 				host_access(HOST_USER, next(&rng) % (NCPUS * OWN));
 		}
+		/*
+		 * CPU 0 decides for everyone whether another round follows this
+		 * one (two slots: a slow CPU may still read this round's when CPU
+		 * 0 writes the next one's).
+		 */
+		if (cpu == 0)
+			st->more[done & 1] = done + 1 < STRESS_MAX &&
+					     (done + 1 < STRESS_MIN ||
+					      elapsed_ns(&st->start) < STRESS_NS);
 		/* All at once: initiators that target each other, with interrupts off. */
 		host_cpu_barrier();
+		more = st->more[done & 1];
 		/* Change some of our own pages, sometimes all of them (a full flush). */
 		n = next(&rng) % 4 ? 1 + next(&rng) % 4 : OWN;
 		first = cpu * OWN + next(&rng) % (OWN - n + 1);
@@ -315,6 +320,10 @@ static void stress_cpu(int cpu, void *p)
 						      w == HOST_USER ? "user space" : "kernel space",
 						      host_va(w, first), n, c, host_va(w, q));
 			}
+		if (!more) {
+			done++;
+			break;
+		}
 	}
 	st->shootdowns[cpu] = done;
 	host_cpu_done_wait();
