@@ -7,6 +7,7 @@ counts, which are added in.
   kernel image                Multiboot2 header, boot smoke tests boot.*
   grader self-checks          panic / triple fault / hang / failure classified
   GDB                         grading/test_gdb.py drives real GDB against QEMU
+  handouts' GDB sessions      grading/test_handout_gdb.py runs each session a handout shows, checks it
   signed lines, attacks       grading/test_integrity.py: forged results score nothing, caps hold
   hostile inputs              grading/test_hardening.py: CMDLINE byte for byte, run= E2BIG,
                               too many user programs
@@ -237,6 +238,8 @@ def main():
     crash_classes(tally, grader)
     qemu_wrapper_statuses(tally, obj)
     script_step(tally, "gdb", [sys.executable, "grading/test_gdb.py", "--obj", args.obj], 180)
+    script_step(tally, "handout_gdb", [sys.executable, "grading/test_handout_gdb.py", "--obj",
+                                       args.obj], 600)
     script_step(tally, "integrity", [sys.executable, "grading/test_integrity.py"], 300)
     script_step(tally, "hardening", [sys.executable, "grading/test_hardening.py", "--obj",
                                      args.obj], 300)

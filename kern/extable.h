@@ -7,7 +7,10 @@
  *
  * extable_init() sorts the table once at boot; extable_search() then finds an
  * entry by binary search. The fault handler that uses it is lab 3's
- * (kern/uaccess.c). In GDB: `x/2ga &__extable_start` shows the first entry.
+ * (kern/uaccess.c). In GDB: `x/2ga &__extable_start` shows the first entry,
+ * once the kernel runs (at `make gdb`'s first prompt QEMU is still at the
+ * reset vector, the kernel not loaded: "Cannot access memory"); sorted after
+ * extable_init, e.g. at a breakpoint on extable_fixup.
  */
 #ifndef KERN_EXTABLE_H
 #define KERN_EXTABLE_H

@@ -104,7 +104,10 @@ void uaccess_init(void);
 
 /*
  * uaccess_init_cpu - on this CPU, turn on SMEP and SMAP (when CPUID has them)
- * and make sure CR0.WP is set. Each application processor calls it too.
+ * and make sure CR0.WP is set. Only the BSP calls it (from uaccess_init):
+ * smp_init runs after uaccess_init, and each application processor loads
+ * the BSP's CR0 and CR4 when it starts (smp_ap_entry), so it gets the same
+ * protections without calling this.
  */
 void uaccess_init_cpu(void);
 

@@ -15,3 +15,5 @@
 #define strtoul pg_strtoul
 #define vsnprintf pg_vsnprintf
 #define snprintf pg_snprintf
+/* kern/x86.h's pause() (tests/host/cpu_host.c), not POSIX's. */
+#define pause pg_pause
