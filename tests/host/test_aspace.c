@@ -7,6 +7,8 @@
  */
 #include <check.h>
 
+#include "tests/host/check_err.h"
+
 #include "kern/aspace.h"
 #include "kern/test/lab2_model.h"
 #include "kern/trap.h"
@@ -55,7 +57,7 @@ static void expect_unmapped(uint64_t va)
 {
 	struct pt_translation t;
 
-	ck_assert_int_eq(aspace_translate(&as, va, &t), -ENOENT);
+	ck_assert_err(aspace_translate(&as, va, &t), -ENOENT);
 }
 
 static void expect_map(uint64_t va, paddr_t pa, int level, pte_t flags)
@@ -96,7 +98,7 @@ START_TEST(test_init_oom)
 	struct aspace other;
 
 	simmem_fail_after(0);
-	ck_assert_int_eq(aspace_init(&other), -ENOMEM);
+	ck_assert_err(aspace_init(&other), -ENOMEM);
 }
 END_TEST
 
@@ -147,9 +149,9 @@ START_TEST(test_map_eexist)
 	/* Overlapping the large page's last 4K, the reservation, or both. */
 	ck_assert_int_eq(aspace_map(&as, VA + 2 * HUGE_2M - PAGE_SIZE, PA, 2 * PAGE_SIZE, RW),
 			 -EEXIST);
-	ck_assert_int_eq(aspace_alloc(&as, VA, 0x20000, RW), -EEXIST);
-	ck_assert_int_eq(aspace_reserve(&as, VA + 0x10000, PAGE_SIZE, 0), -EEXIST);
-	ck_assert_int_eq(aspace_map(&as, VA, PA, 4 * HUGE_2M, RW), -EEXIST);
+	ck_assert_err(aspace_alloc(&as, VA, 0x20000, RW), -EEXIST);
+	ck_assert_err(aspace_reserve(&as, VA + 0x10000, PAGE_SIZE, 0), -EEXIST);
+	ck_assert_err(aspace_map(&as, VA, PA, 4 * HUGE_2M, RW), -EEXIST);
 	ck_assert_uint_eq(simmem_free_count(), before);
 	expect_unmapped(VA);
 	expect_unmapped(VA + 2 * HUGE_2M);
@@ -161,20 +163,20 @@ START_TEST(test_bad_args)
 {
 	struct aspace *k = aspace_kernel();
 
-	ck_assert_int_eq(aspace_map(&as, VA + 1, PA, PAGE_SIZE, 0), -EINVAL);
-	ck_assert_int_eq(aspace_map(&as, VA, PA + 1, PAGE_SIZE, 0), -EINVAL);
-	ck_assert_int_eq(aspace_map(&as, VA, PA, 0, 0), -EINVAL);
-	ck_assert_int_eq(aspace_map(&as, VA, PA, 100, 0), -EINVAL);
-	ck_assert_int_eq(aspace_map(&as, USER_TOP - PAGE_SIZE, PA, 2 * PAGE_SIZE, 0), -EFAULT);
-	ck_assert_int_eq(aspace_map(&as, KMAP_BASE, PA, PAGE_SIZE, 0), -EFAULT);
-	ck_assert_int_eq(aspace_map(&as, VA, PA, PAGE_SIZE, AS_GLOBAL), -EINVAL);
-	ck_assert_int_eq(aspace_map(&as, VA, PA, PAGE_SIZE, 0x100), -EINVAL);
-	ck_assert_int_eq(aspace_alloc(&as, VA, -PAGE_SIZE, 0), -EOVERFLOW);
-	ck_assert_int_eq(aspace_unmap(&as, VA, 0), -EINVAL);
-	ck_assert_int_eq(aspace_unmap(&as, KMAP_BASE, PAGE_SIZE), -EFAULT);
-	ck_assert_int_eq(aspace_protect(&as, VA, PAGE_SIZE, AS_GLOBAL), -EINVAL);
-	ck_assert_int_eq(aspace_map(k, VA, PA, PAGE_SIZE, 0), -EFAULT);
-	ck_assert_int_eq(aspace_map(k, KMAP_BASE, PA, PAGE_SIZE, AS_USER), -EINVAL);
+	ck_assert_err(aspace_map(&as, VA + 1, PA, PAGE_SIZE, 0), -EINVAL);
+	ck_assert_err(aspace_map(&as, VA, PA + 1, PAGE_SIZE, 0), -EINVAL);
+	ck_assert_err(aspace_map(&as, VA, PA, 0, 0), -EINVAL);
+	ck_assert_err(aspace_map(&as, VA, PA, 100, 0), -EINVAL);
+	ck_assert_err(aspace_map(&as, USER_TOP - PAGE_SIZE, PA, 2 * PAGE_SIZE, 0), -EFAULT);
+	ck_assert_err(aspace_map(&as, KMAP_BASE, PA, PAGE_SIZE, 0), -EFAULT);
+	ck_assert_err(aspace_map(&as, VA, PA, PAGE_SIZE, AS_GLOBAL), -EINVAL);
+	ck_assert_err(aspace_map(&as, VA, PA, PAGE_SIZE, 0x100), -EINVAL);
+	ck_assert_err(aspace_alloc(&as, VA, -PAGE_SIZE, 0), -EOVERFLOW);
+	ck_assert_err(aspace_unmap(&as, VA, 0), -EINVAL);
+	ck_assert_err(aspace_unmap(&as, KMAP_BASE, PAGE_SIZE), -EFAULT);
+	ck_assert_err(aspace_protect(&as, VA, PAGE_SIZE, AS_GLOBAL), -EINVAL);
+	ck_assert_err(aspace_map(k, VA, PA, PAGE_SIZE, 0), -EFAULT);
+	ck_assert_err(aspace_map(k, KMAP_BASE, PA, PAGE_SIZE, AS_USER), -EINVAL);
 	/* The last page of the user half and of the address space are fine. */
 	ck_assert_int_eq(aspace_map(&as, USER_TOP - PAGE_SIZE, PA, PAGE_SIZE, 0), 0);
 	ck_assert_int_eq(aspace_unmap(&as, USER_TOP - PAGE_SIZE, PAGE_SIZE), 0);
@@ -355,13 +357,13 @@ START_TEST(test_protect)
 	expect_map(VA + PAGE_SIZE, PA + PAGE_SIZE, 1, PTE_P | PTE_U);
 	expect_map(VA + 3 * PAGE_SIZE, PA + 3 * PAGE_SIZE, 1, PTE_P | PTE_U);
 	/* The reservation keeps its new permissions for the fault that fills it. */
-	ck_assert_int_eq(aspace_handle_fault(&as, VA + 4 * PAGE_SIZE, PF_WRITE), -EFAULT);
+	ck_assert_err(aspace_handle_fault(&as, VA + 4 * PAGE_SIZE, PF_WRITE), -EFAULT);
 	ck_assert_int_eq(aspace_handle_fault(&as, VA + 4 * PAGE_SIZE, PF_USER | PF_INSTR), 0);
 	expect_map(VA + 4 * PAGE_SIZE, translation(VA + 4 * PAGE_SIZE).pa, 1, PTE_P | PTE_U);
 	/* A hole anywhere in the range: -ENOENT and nothing changes. */
 	before = simmem_free_count();
-	ck_assert_int_eq(aspace_protect(&as, VA, 6 * PAGE_SIZE, RW), -ENOENT);
-	ck_assert_int_eq(aspace_protect(&as, VA - PAGE_SIZE, 2 * PAGE_SIZE, RW), -ENOENT);
+	ck_assert_err(aspace_protect(&as, VA, 6 * PAGE_SIZE, RW), -ENOENT);
+	ck_assert_err(aspace_protect(&as, VA - PAGE_SIZE, 2 * PAGE_SIZE, RW), -ENOENT);
 	expect_map(VA + PAGE_SIZE, PA + PAGE_SIZE, 1, PTE_P | PTE_U);
 	expect_map(VA, PA, 1, PTE_P | PTE_W | PTE_NX);
 	ck_assert_uint_eq(simmem_free_count(), before);
@@ -406,7 +408,7 @@ START_TEST(test_oom_every_step)
 				ck_assert_uint_eq(simmem_free_count(), before);
 				break;
 			}
-			ck_assert_int_eq(r, -ENOMEM);
+			ck_assert_err(r, -ENOMEM);
 			ck_assert_msg(simmem_free_count() == before,
 				      "call %d with budget %ld: %ld frame(s) kept after -ENOMEM",
 				      call, budget, (long)(before - simmem_free_count()));
@@ -422,8 +424,8 @@ START_TEST(test_oom_split)
 {
 	ck_assert_int_eq(aspace_map(&as, VA, PA, HUGE_2M, RW), 0);
 	simmem_fail_after(0);
-	ck_assert_int_eq(aspace_unmap(&as, VA + PAGE_SIZE, PAGE_SIZE), -ENOMEM);
-	ck_assert_int_eq(aspace_protect(&as, VA + PAGE_SIZE, PAGE_SIZE, 0), -ENOMEM);
+	ck_assert_err(aspace_unmap(&as, VA + PAGE_SIZE, PAGE_SIZE), -ENOMEM);
+	ck_assert_err(aspace_protect(&as, VA + PAGE_SIZE, PAGE_SIZE, 0), -ENOMEM);
 	simmem_fail_after(-1);
 	expect_map(VA + PAGE_SIZE, PA + PAGE_SIZE, 2, PTE_P | PTE_W | PTE_NX);
 }
@@ -439,12 +441,12 @@ START_TEST(test_demand_zero)
 
 	ck_assert_int_eq(aspace_reserve(&as, VA, 2 * PAGE_SIZE, AS_USER), 0);
 	before = simmem_free_count();
-	ck_assert_int_eq(pt_walk(as.pml4, VA, &c), -ENOENT);
+	ck_assert_err(pt_walk(as.pml4, VA, &c), -ENOENT);
 	ck_assert_uint_eq(*c.pte, AS_PTE_LAZY | PTE_U | PTE_NX);
-	ck_assert_int_eq(aspace_handle_fault(&as, VA + 8, PF_USER | PF_WRITE), -EFAULT);
-	ck_assert_int_eq(aspace_handle_fault(&as, VA + 8, PF_USER | PF_INSTR), -EFAULT);
-	ck_assert_int_eq(aspace_handle_fault(&as, VA + 2 * PAGE_SIZE, 0), -EFAULT);
-	ck_assert_int_eq(aspace_handle_fault(&as, USER_TOP, 0), -EFAULT);
+	ck_assert_err(aspace_handle_fault(&as, VA + 8, PF_USER | PF_WRITE), -EFAULT);
+	ck_assert_err(aspace_handle_fault(&as, VA + 8, PF_USER | PF_INSTR), -EFAULT);
+	ck_assert_err(aspace_handle_fault(&as, VA + 2 * PAGE_SIZE, 0), -EFAULT);
+	ck_assert_err(aspace_handle_fault(&as, USER_TOP, 0), -EFAULT);
 	ck_assert_uint_eq(simmem_free_count(), before);
 	ck_assert_int_eq(aspace_handle_fault(&as, VA + 8, PF_USER), 0);
 	pa = translation(VA).pa;
@@ -456,16 +458,16 @@ START_TEST(test_demand_zero)
 	/* Again (another CPU was first): nothing new. */
 	ck_assert_int_eq(aspace_handle_fault(&as, VA, PF_USER), 0);
 	ck_assert_uint_eq(simmem_free_count(), before - 1);
-	ck_assert_int_eq(aspace_handle_fault(&as, VA, PF_USER | PF_WRITE), -EFAULT);
+	ck_assert_err(aspace_handle_fault(&as, VA, PF_USER | PF_WRITE), -EFAULT);
 	/* Out of frames. */
 	simmem_fail_after(0);
-	ck_assert_int_eq(aspace_handle_fault(&as, VA + PAGE_SIZE, 0), -ENOMEM);
+	ck_assert_err(aspace_handle_fault(&as, VA + PAGE_SIZE, 0), -ENOMEM);
 	simmem_fail_after(-1);
 	expect_unmapped(VA + PAGE_SIZE);
 	/* Unmap frees the filled page, the reservation goes too. */
 	ck_assert_int_eq(aspace_unmap(&as, VA, 2 * PAGE_SIZE), 0);
 	ck_assert(!simmem_is_allocated(pa));
-	ck_assert_int_eq(aspace_handle_fault(&as, VA + PAGE_SIZE, 0), -EFAULT);
+	ck_assert_err(aspace_handle_fault(&as, VA + PAGE_SIZE, 0), -EFAULT);
 }
 END_TEST
 
@@ -487,7 +489,7 @@ START_TEST(test_kernel_half_shared)
 	/* The PD and PT go, the shared PDPT stays, the PML4 entry never changes. */
 	ck_assert_uint_eq(pt_table(k->pml4)[KMAP_BASE >> 39 & 511], pml4e);
 	ck_assert_uint_eq(simmem_free_count(), before);
-	ck_assert_int_eq(pt_translate(as.pml4, KMAP_BASE, &t), -ENOENT);
+	ck_assert_err(pt_translate(as.pml4, KMAP_BASE, &t), -ENOENT);
 	/* A whole kernel-half unmap from the top of the address space leaves the PDPTs too. */
 	ck_assert_int_eq(aspace_alloc(k, -HUGE_2M, HUGE_2M, 0), 0);
 	ck_assert_int_eq(aspace_unmap(k, -HUGE_1G, HUGE_1G), 0);

@@ -5,6 +5,8 @@
  * it breaks.
  */
 #include <check.h>
+
+#include "tests/host/check_err.h"
 #include <stdint.h>
 
 #include "kern/elf.h"
@@ -128,7 +130,7 @@ END_TEST
 	{                                            \
 		build_good(3);                       \
 		__VA_ARGS__;                         \
-		ck_assert_int_eq(parse(), -ENOEXEC); \
+		ck_assert_err(parse(), -ENOEXEC); \
 	}                                            \
 	END_TEST
 
@@ -157,7 +159,7 @@ START_TEST(test_too_many_segments)
 	build_good(ELF_MAX_SEGMENTS + 1);
 	for (int i = 1; i <= ELF_MAX_SEGMENTS; i++)
 		set_phdr(i, PF_R, 0x2000, DATA_VA + (uint64_t)(i - 1) * 0x1000, 0x10, 0x10);
-	ck_assert_int_eq(parse(), -ENOEXEC);
+	ck_assert_err(parse(), -ENOEXEC);
 	eh->phnum = ELF_MAX_SEGMENTS;
 	ck_assert_int_eq(parse(), 0);
 }

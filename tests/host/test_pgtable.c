@@ -6,6 +6,8 @@
  */
 #include <check.h>
 
+#include "tests/host/check_err.h"
+
 #include "kern/pgtable.h"
 #include "lib/errno.h"
 #include "lib/printfmt.h"
@@ -77,11 +79,11 @@ static void expect_hole(uint64_t va, const pte_t *pte, int level)
 	struct pt_cursor c;
 	struct pt_translation t;
 
-	ck_assert_int_eq(pt_walk(root, va, &c), -ENOENT);
+	ck_assert_err(pt_walk(root, va, &c), -ENOENT);
 	ck_assert_int_eq(c.level, level);
 	if (pte)
 		ck_assert_ptr_eq(c.pte, pte);
-	ck_assert_int_eq(pt_translate(root, va, &t), -ENOENT);
+	ck_assert_err(pt_translate(root, va, &t), -ENOENT);
 	ck_assert_int_eq(t.level, level);
 	ck_assert_uint_eq(t.pa, 0);
 	ck_assert_uint_eq(t.size, 0);
@@ -179,9 +181,9 @@ START_TEST(test_noncanonical)
 	struct pt_translation t;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		ck_assert_int_eq(pt_walk(root, bad[i], &c), -EINVAL);
-		ck_assert_int_eq(pt_translate(root, bad[i], &t), -EINVAL);
-		ck_assert_int_eq(pt_walk_create(root, bad[i], 1, &c), -EINVAL);
+		ck_assert_err(pt_walk(root, bad[i], &c), -EINVAL);
+		ck_assert_err(pt_translate(root, bad[i], &t), -EINVAL);
+		ck_assert_err(pt_walk_create(root, bad[i], 1, &c), -EINVAL);
 	}
 	ck_assert_uint_eq(simmem_free_count(), before);
 	expect_hole(0x00007fffffffffffUL, NULL, 4);
@@ -291,18 +293,18 @@ START_TEST(test_create_huge_in_the_way)
 	size_t before = simmem_free_count();
 	struct pt_cursor c;
 
-	ck_assert_int_eq(pt_walk_create(root, va2m + 0x1000, 1, &c), -EEXIST);
+	ck_assert_err(pt_walk_create(root, va2m + 0x1000, 1, &c), -EEXIST);
 	ck_assert_ptr_eq(c.pte, e2m);
 	ck_assert_int_eq(c.level, 2);
-	ck_assert_int_eq(pt_walk_create(root, va1g, 2, &c), -EEXIST);
+	ck_assert_err(pt_walk_create(root, va1g, 2, &c), -EEXIST);
 	ck_assert_ptr_eq(c.pte, e1g);
-	ck_assert_int_eq(pt_walk_create(root, va1g, 1, &c), -EEXIST);
+	ck_assert_err(pt_walk_create(root, va1g, 1, &c), -EEXIST);
 	ck_assert_int_eq(c.level, 3);
 	ck_assert_uint_eq(simmem_free_count(), before);
 	ck_assert_ptr_eq(expect_create(va2m, 2, 0), e2m);
 	ck_assert_ptr_eq(expect_create(va1g, 3, 0), e1g);
-	ck_assert_int_eq(pt_walk_create(root, va1g, 0, &c), -EINVAL);
-	ck_assert_int_eq(pt_walk_create(root, va1g, 4, &c), -EINVAL);
+	ck_assert_err(pt_walk_create(root, va1g, 0, &c), -EINVAL);
+	ck_assert_err(pt_walk_create(root, va1g, 4, &c), -EINVAL);
 }
 END_TEST
 
@@ -317,7 +319,7 @@ static void expect_oom(uint64_t va, long budget, paddr_t last_existing)
 	simmem_fail_after(budget);
 	r = pt_walk_create(root, va, 1, &c);
 	simmem_fail_after(-1);
-	ck_assert_int_eq(r, -ENOMEM);
+	ck_assert_err(r, -ENOMEM);
 	ck_assert_msg(simmem_free_count() == before, "budget %ld: %zu frame(s) leaked", budget,
 		      before - simmem_free_count());
 	ck_assert(memcmp(saved, pt_table(last_existing), sizeof(saved)) == 0);
@@ -389,7 +391,7 @@ START_TEST(test_range_order_and_holes)
 	ck_assert_int_eq(pt_walk_range(root, base, base + 0x400000, &ops, &v), PT_STOP);
 	ck_assert_int_eq(v.n, 4);
 	v = (struct visits){ .stop_at = 0, .ret = -EIO };
-	ck_assert_int_eq(pt_walk_range(root, base, base + 0x400000, &ops, &v), -EIO);
+	ck_assert_err(pt_walk_range(root, base, base + 0x400000, &ops, &v), -EIO);
 	/* A hole at level 4 is one visit; stop_level 3 stops above the PDs. */
 	v = (struct visits){ .stop_at = -1 };
 	ck_assert_int_eq(pt_walk_range(root, 0, base, &ops, &v), 0);
@@ -422,14 +424,14 @@ START_TEST(test_range_bounds)
 	v = (struct visits){ .stop_at = -1 };
 	ck_assert_int_eq(pt_walk_range(root, 0x1000, 0x1000, &ops, &v), 0);
 	ck_assert_int_eq(v.n, 0);
-	ck_assert_int_eq(pt_walk_range(root, 0x2000, 0x1000, &ops, &v), -EINVAL);
-	ck_assert_int_eq(pt_walk_range(root, 0x0000800000000000UL, 0, &ops, &v), -EINVAL);
-	ck_assert_int_eq(pt_walk_range(root, 0, 0x0000900000000000UL, &ops, &v), -EINVAL);
+	ck_assert_err(pt_walk_range(root, 0x2000, 0x1000, &ops, &v), -EINVAL);
+	ck_assert_err(pt_walk_range(root, 0x0000800000000000UL, 0, &ops, &v), -EINVAL);
+	ck_assert_err(pt_walk_range(root, 0, 0x0000900000000000UL, &ops, &v), -EINVAL);
 	ops.stop_level = 0;
-	ck_assert_int_eq(pt_walk_range(root, 0, 0x1000, &ops, &v), -EINVAL);
+	ck_assert_err(pt_walk_range(root, 0, 0x1000, &ops, &v), -EINVAL);
 	ops.stop_level = 5;
-	ck_assert_int_eq(pt_walk_range(root, 0, 0x1000, &ops, &v), -EINVAL);
-	ck_assert_int_eq(pt_walk_range(root, 0, 0x1000, NULL, &v), -EINVAL);
+	ck_assert_err(pt_walk_range(root, 0, 0x1000, &ops, &v), -EINVAL);
+	ck_assert_err(pt_walk_range(root, 0, 0x1000, NULL, &v), -EINVAL);
 }
 END_TEST
 
@@ -440,7 +442,7 @@ START_TEST(test_range_alloc_rollback)
 	struct pt_ops ops = { .visit = record, .stop_level = 1, .alloc = true };
 	size_t before = simmem_free_count();
 
-	ck_assert_int_eq(pt_walk_range(root, 0x1000, 0x3000, &ops, &v), -EIO);
+	ck_assert_err(pt_walk_range(root, 0x1000, 0x3000, &ops, &v), -EIO);
 	ck_assert_uint_eq(simmem_free_count(), before);
 	ck_assert_uint_eq(pt_table(root)[0], 0);
 	v = (struct visits){ .stop_at = -1 };
@@ -713,7 +715,7 @@ START_TEST(test_random_create)
 		int r = pt_walk_create(root, va, level, &c);
 
 		if (l && l->level > level) {
-			ck_assert_int_eq(r, -EEXIST);
+			ck_assert_err(r, -EEXIST);
 			ck_assert_int_eq(c.level, l->level);
 			continue;
 		}
