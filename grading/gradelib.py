@@ -87,6 +87,7 @@ class TestResult:
         self.log = []          # this test's serial lines
         self.boot_log = None   # path of the whole boot's log
         self.sync = None       # what a TEST SYNC handler gathered for this test
+        self.trace = []        # [(depth, addr, "function+off")]: TEST TRACE lines
 
     @property
     def passed(self):
@@ -435,6 +436,9 @@ def parse_results(tests, outcome):
         m = re.match(r"TEST (EXPECTED|GOT) (\S+?): (.*)$", line)
         if m and m.group(2) == current.name:
             pending.append("%-9s %s" % (m.group(1).lower() + ":", m.group(3)))
+        m = re.match(r"TEST TRACE (\S+?): #(\d+) (0x[0-9a-f]+) (\S+)$", line)
+        if m and m.group(1) == current.name:
+            current.trace.append((int(m.group(2)), int(m.group(3), 16), m.group(4)))
     crashed = None
     for name in tests:
         r = results.get(name)
@@ -442,6 +446,13 @@ def parse_results(tests, outcome):
             crashed = r
     not_started = [t for t in tests if t not in results]
     return results, crashed, not_started
+
+
+def trace_reasons(trace, elf):
+    """A crash's backtrace, each frame with its function and source line."""
+    names = symbolize(elf, [addr for _, addr, _ in trace])
+    return ["backtrace (innermost first):"] + [
+        "    #%d %s" % (depth, names.get(addr, sym)) for depth, addr, sym in trace]
 
 
 def forged_claims(outcome, name):
@@ -587,10 +598,11 @@ class Grader:
                 elif event and event[0] in ("PASS", "FAIL") and event[1] in times:
                     times[event[1]][1] = time.time()
 
-            out = Boot(self.iso, cmdline.strip(), self.logdir, log_path, cpus=cpus,
-                       no_progress=limit, on_line=on_line, sync_handlers=sync_handlers,
-                       kvm=self.kvm, smp=self.smp, deadline=self.deadline,
-                       test_cap=self.test_cap).run()
+            boot = Boot(self.iso, cmdline.strip(), self.logdir, log_path, cpus=cpus,
+                        no_progress=limit, on_line=on_line, sync_handlers=sync_handlers,
+                        kvm=self.kvm, smp=self.smp, deadline=self.deadline,
+                        test_cap=self.test_cap)
+            out = boot.run()
             end = time.time()
             got, crashed, not_started = parse_results(remaining, out)
             got = {name: r for name, r in got.items() if name in remaining}
@@ -601,6 +613,8 @@ class Grader:
                 r.elapsed = (t1 or end) - t0
                 r.boot_log = log_path
                 r.sync = out.sync.get(name)
+                if r.cls == FAIL and r.trace:
+                    r.reasons += trace_reasons(r.trace, boot.kernel_elf)
                 forged = forged_claims(out, name)
                 if not seed_ok:
                     r.cls = ERROR

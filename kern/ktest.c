@@ -3,6 +3,7 @@
 #include "kern/frame.h"
 #include "kern/fwcfg.h"
 #include "kern/ktest.h"
+#include "kern/mm.h"
 #include "kern/panic.h"
 #include "kern/setjmp.h"
 #include "kern/spinlock.h"
@@ -14,6 +15,7 @@
 #include "lib/string.h"
 
 #define MAX_DEFERS 32
+#define TRACE_MAX 12
 #define PROTO_LINE_MAX 480
 #define MAC_KEY_BYTES 32
 #define MAC_SHOWN_BYTES 16 /* of the HMAC, printed as 32 hex digits */
@@ -213,6 +215,7 @@ static bool catch_handler(struct trapframe *tf)
 	catch_info->error = tf->error;
 	catch_info->cr2 = tf->vector == T_PGFLT ? read_cr2() : 0;
 	catch_info->rip = tf->rip;
+	catch_info->rbp = tf->rbp;
 	catch_env = NULL;
 	/* Abandon the trap frame: resume where ktest_catch_fault armed us. */
 	k_longjmp(env, 1);
@@ -226,7 +229,7 @@ bool ktest_catch_fault(void (*fn)(void *), void *arg, struct fault_info *fi)
 	if (!fi)
 		fi = &local;
 	fi->vector = -1;
-	fi->error = fi->cr2 = fi->rip = 0;
+	fi->error = fi->cr2 = fi->rip = fi->rbp = 0;
 	catch_info = fi;
 	if (k_setjmp(&env) == 0) {
 		catch_env = &env;
@@ -235,6 +238,56 @@ bool ktest_catch_fault(void (*fn)(void *), void *arg, struct fault_info *fi)
 		return false;
 	}
 	return true;
+}
+
+void ktest_call_arm(struct kt_call *k, const char *file, int line, const char *expr,
+		    const char *hint)
+{
+	k->hint = hint;
+	k->file = file;
+	k->line = line;
+	k->expr = expr;
+	k->fi.vector = -1;
+	k->fi.error = k->fi.cr2 = k->fi.rip = k->fi.rbp = 0;
+	catch_info = &k->fi;
+	catch_env = &k->env;
+}
+
+void ktest_call_disarm(struct kt_call *k)
+{
+	(void)k;
+	catch_env = NULL;
+}
+
+/* The frame-pointer chain from a fault, each read guarded: it may be corrupt. */
+static void print_trace(uint64_t rip, uint64_t rbp)
+{
+	for (int depth = 0; depth < TRACE_MAX && rip >= KERNBASE; depth++) {
+		uint64_t off = 0, next_rbp, ret;
+		const char *fn = ksym_lookup(rip, &off);
+
+		kprintf("TEST TRACE %s: #%d %#lx %s+%#lx\n", current->name, depth, rip,
+			fn ? fn : "?", off);
+		if (fn && (strncmp(fn, "ktest_fn_", 9) == 0))
+			break; /* the test itself: the rest is the framework */
+		if ((rbp & 7) || ktest_probe_read(rbp, &next_rbp, NULL) ||
+		    ktest_probe_read(rbp + 8, &ret, NULL))
+			break;
+		/* A return address points after the call: name the call itself. */
+		rip = ret - 1;
+		rbp = next_rbp;
+	}
+}
+
+void ktest_call_crashed(struct kt_call *k)
+{
+	uint64_t off = 0;
+	const char *fn = ksym_lookup(k->fi.rip, &off);
+
+	print_trace(k->fi.rip, k->fi.rbp);
+	ktest_fail_at(k->file, k->line, "%s crashed: %s at %s+%#lx, cr2 %#lx%s%s", k->expr,
+		      trap_name(k->fi.vector), fn ? fn : "?", off, k->fi.cr2,
+		      k->hint ? ": " : "", k->hint ? k->hint : "");
 }
 
 struct probe {

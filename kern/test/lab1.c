@@ -23,97 +23,13 @@
 
 void kmain(uint32_t magic, uint32_t mbi_pa);
 
-/* ---- Calling the walker: a fault fails the test ---------------------------- */
+/* ---- Calling the walker: a fault fails the test at the calling line --------- */
 
-enum call_op { OP_WALK, OP_TRANSLATE, OP_CREATE, OP_RANGES, OP_DUMP };
-
-static const char *const call_names[] = {
-	"pt_walk", "pt_translate", "pt_walk_create", "pt_for_each_range", "pt_dump",
-};
-
-struct call {
-	enum call_op op;
-	paddr_t root;
-	uint64_t va;
-	int level;
-	struct pt_cursor *c;
-	struct pt_translation *t;
-	int (*fn)(const struct pt_range *r, void *arg);
-	void (*print)(const char *line, void *arg);
-	void *arg;
-	int ret;
-};
-
-static void do_call(void *arg)
-{
-	struct call *k = arg;
-
-	switch (k->op) {
-	case OP_WALK:
-		k->ret = pt_walk(k->root, k->va, k->c);
-		break;
-	case OP_TRANSLATE:
-		k->ret = pt_translate(k->root, k->va, k->t);
-		break;
-	case OP_CREATE:
-		k->ret = pt_walk_create(k->root, k->va, k->level, k->c);
-		break;
-	case OP_RANGES:
-		k->ret = pt_for_each_range(k->root, k->fn, k->arg);
-		break;
-	case OP_DUMP:
-		k->ret = pt_dump(k->root, k->print, k->arg);
-		break;
-	}
-}
-
-static int guarded(struct call *k)
-{
-	struct fault_info fi;
-	const char *fn;
-	uint64_t off = 0;
-
-	if (!ktest_catch_fault(do_call, k, &fi))
-		return k->ret;
-	fn = ksym_lookup(fi.rip, &off);
-	KT_FAIL("%s(va %#lx) crashed: %s at %s+%#lx, cr2 %#lx", call_names[k->op], k->va,
-		trap_name(fi.vector), fn ? fn : "?", off, fi.cr2);
-}
-
-static int try_walk(paddr_t root, uint64_t va, struct pt_cursor *c)
-{
-	struct call k = { .op = OP_WALK, .root = root, .va = va, .c = c };
-
-	return guarded(&k);
-}
-
-static int try_translate(paddr_t root, uint64_t va, struct pt_translation *t)
-{
-	struct call k = { .op = OP_TRANSLATE, .root = root, .va = va, .t = t };
-
-	return guarded(&k);
-}
-
-static int try_create(paddr_t root, uint64_t va, int level, struct pt_cursor *c)
-{
-	struct call k = { .op = OP_CREATE, .root = root, .va = va, .level = level, .c = c };
-
-	return guarded(&k);
-}
-
-static int try_ranges(paddr_t root, int (*fn)(const struct pt_range *r, void *arg), void *arg)
-{
-	struct call k = { .op = OP_RANGES, .root = root, .fn = fn, .arg = arg };
-
-	return guarded(&k);
-}
-
-static int try_dump(paddr_t root, void (*print)(const char *line, void *arg), void *arg)
-{
-	struct call k = { .op = OP_DUMP, .root = root, .print = print, .arg = arg };
-
-	return guarded(&k);
-}
+#define try_walk(root, va, c) KT_CALL(pt_walk(root, va, c))
+#define try_translate(root, va, t) KT_CALL(pt_translate(root, va, t))
+#define try_create(root, va, level, c) KT_CALL(pt_walk_create(root, va, level, c))
+#define try_ranges(root, fn, arg) KT_CALL(pt_for_each_range(root, fn, arg))
+#define try_dump(root, print, arg) KT_CALL(pt_dump(root, print, arg))
 
 /* ---- Test page tables, built without the walker ---------------------------- */
 

@@ -33,54 +33,6 @@
 
 /* ---- Calling the code under test: a fault fails the test ---------------- */
 
-enum call_op { OP_INIT, OP_DESTROY, OP_MAP, OP_ALLOC, OP_RESERVE, OP_UNMAP, OP_PROTECT, OP_FAULT };
-
-static const char *const op_names[] = {
-	"aspace_init",	  "aspace_destroy", "aspace_map",     "aspace_alloc",
-	"aspace_reserve", "aspace_unmap",   "aspace_protect", "aspace_handle_fault",
-};
-
-struct call {
-	enum call_op op;
-	struct aspace *as;
-	uint64_t va, len;
-	paddr_t pa;
-	unsigned prot;
-	int ret;
-};
-
-static void do_call(void *arg)
-{
-	struct call *k = arg;
-
-	switch (k->op) {
-	case OP_INIT:
-		k->ret = aspace_init(k->as);
-		break;
-	case OP_DESTROY:
-		aspace_destroy(k->as);
-		break;
-	case OP_MAP:
-		k->ret = aspace_map(k->as, k->va, k->pa, k->len, k->prot);
-		break;
-	case OP_ALLOC:
-		k->ret = aspace_alloc(k->as, k->va, k->len, k->prot);
-		break;
-	case OP_RESERVE:
-		k->ret = aspace_reserve(k->as, k->va, k->len, k->prot);
-		break;
-	case OP_UNMAP:
-		k->ret = aspace_unmap(k->as, k->va, k->len);
-		break;
-	case OP_PROTECT:
-		k->ret = aspace_protect(k->as, k->va, k->len, k->prot);
-		break;
-	case OP_FAULT:
-		k->ret = aspace_handle_fault(k->as, k->va, k->prot);
-		break;
-	}
-}
-
 /*
  * A call that crashed may have left its space's lock held, with interrupts
  * off: take it back so that the cleanup can run.
@@ -93,60 +45,31 @@ static void release_lock(struct aspace *as)
 	}
 }
 
-static int guarded(struct call *k)
+/*
+ * The calls into the student's code: a fault fails the test at the calling
+ * line (the fixture's cleanup takes back a lock the crash left held).
+ */
+#define try_map(as, va, pa, len, prot) KT_CALL(aspace_map(as, va, pa, len, prot))
+#define try_alloc(as, va, len, prot) KT_CALL(aspace_alloc(as, va, len, prot))
+#define try_reserve(as, va, len, prot) KT_CALL(aspace_reserve(as, va, len, prot))
+#define try_unmap(as, va, len) KT_CALL(aspace_unmap(as, va, len))
+#define try_protect(as, va, len, prot) KT_CALL(aspace_protect(as, va, len, prot))
+#define try_fault(as, va, error) KT_CALL(aspace_handle_fault(as, va, error))
+
+/* The cleanup runs after a failure too: a crash there is stopped quietly. */
+struct cleanup_call {
+	struct aspace *as;
+	bool unmap_test_kva; /* else destroy */
+};
+
+static void do_cleanup_call(void *arg)
 {
-	struct fault_info fi;
-	const char *fn;
-	uint64_t off = 0;
+	struct cleanup_call *k = arg;
 
-	if (!ktest_catch_fault(do_call, k, &fi))
-		return k->ret;
-	release_lock(k->as);
-	fn = ksym_lookup(fi.rip, &off);
-	KT_FAIL("%s(va %#lx) crashed: %s at %s+%#lx, cr2 %#lx", op_names[k->op], k->va,
-		trap_name(fi.vector), fn ? fn : "?", off, fi.cr2);
-}
-
-static int try_map(struct aspace *as, uint64_t va, paddr_t pa, uint64_t len, unsigned prot)
-{
-	struct call k = { .op = OP_MAP, .as = as, .va = va, .pa = pa, .len = len, .prot = prot };
-
-	return guarded(&k);
-}
-
-static int try_alloc(struct aspace *as, uint64_t va, uint64_t len, unsigned prot)
-{
-	struct call k = { .op = OP_ALLOC, .as = as, .va = va, .len = len, .prot = prot };
-
-	return guarded(&k);
-}
-
-static int try_reserve(struct aspace *as, uint64_t va, uint64_t len, unsigned prot)
-{
-	struct call k = { .op = OP_RESERVE, .as = as, .va = va, .len = len, .prot = prot };
-
-	return guarded(&k);
-}
-
-static int try_unmap(struct aspace *as, uint64_t va, uint64_t len)
-{
-	struct call k = { .op = OP_UNMAP, .as = as, .va = va, .len = len };
-
-	return guarded(&k);
-}
-
-static int try_protect(struct aspace *as, uint64_t va, uint64_t len, unsigned prot)
-{
-	struct call k = { .op = OP_PROTECT, .as = as, .va = va, .len = len, .prot = prot };
-
-	return guarded(&k);
-}
-
-static int try_fault(struct aspace *as, uint64_t va, unsigned error)
-{
-	struct call k = { .op = OP_FAULT, .as = as, .va = va, .prot = error };
-
-	return guarded(&k);
+	if (k->unmap_test_kva)
+		aspace_unmap(k->as, TEST_KVA, TEST_KVA_SIZE);
+	else
+		aspace_destroy(k->as);
 }
 
 /* The calls that must succeed. */
@@ -169,7 +92,7 @@ static struct fixture {
 
 static void fixture_cleanup(void *arg)
 {
-	struct call k = { .op = OP_DESTROY };
+	struct cleanup_call k = { .unmap_test_kva = false };
 
 	(void)arg;
 	aspace_activate(aspace_kernel());
@@ -177,20 +100,18 @@ static void fixture_cleanup(void *arg)
 	frame_fail_after(-1);
 	release_lock(aspace_kernel());
 	if (fx.kernel_maps) {
-		k.op = OP_UNMAP;
+		k.unmap_test_kva = true;
 		k.as = aspace_kernel();
-		k.va = TEST_KVA;
-		k.len = TEST_KVA_SIZE;
-		if (ktest_catch_fault(do_call, &k, NULL))
+		if (ktest_catch_fault(do_cleanup_call, &k, NULL))
 			release_lock(k.as);
-		k.op = OP_DESTROY;
+		k.unmap_test_kva = false;
 	}
 	for (int i = 0; i < MAX_SPACES; i++) {
 		if (!fx.live[i])
 			continue;
 		release_lock(&fx.spaces[i]);
 		k.as = &fx.spaces[i];
-		ktest_catch_fault(do_call, &k, NULL);
+		ktest_catch_fault(do_cleanup_call, &k, NULL);
 		fx.live[i] = false;
 	}
 	while (fx.nframes > 0)
@@ -210,21 +131,21 @@ static void fixture_arm(void)
 /* new_space - an initialized space, destroyed after the test. */
 static struct aspace *new_space(void)
 {
-	struct call k = { .op = OP_INIT };
-	int i;
+	struct aspace *as;
+	int i, r;
 
 	fixture_arm();
 	for (i = 0; i < MAX_SPACES && fx.live[i]; i++)
 		;
 	KT_ASSERT_MSG(i < MAX_SPACES, "test bug: too many spaces");
-	k.as = &fx.spaces[i];
-	memset(k.as, 0, sizeof(*k.as));
-	KT_ASSERT_MSG(guarded(&k) == 0, "aspace_init returned %d (%s)", k.ret, errname(k.ret));
+	as = &fx.spaces[i];
+	memset(as, 0, sizeof(*as));
+	r = KT_CALL(aspace_init(as));
+	KT_ASSERT_MSG(r == 0, "aspace_init returned %d (%s)", r, errname(r));
 	fx.live[i] = true;
-	KT_ASSERT_MSG(k.as->pml4 && frame_is_allocated(k.as->pml4),
-		      "aspace_init returned 0 but as->pml4 is %#lx, not an allocated frame",
-		      k.as->pml4);
-	return k.as;
+	KT_ASSERT_MSG(as->pml4 && frame_is_allocated(as->pml4),
+		      "aspace_init returned 0 but as->pml4 is %#lx, not an allocated frame", as->pml4);
+	return as;
 }
 
 /* kernel_space - the kernel's space; the test's mappings in it are removed after it. */
@@ -409,9 +330,7 @@ KTEST(lab2, init)
 	KT_ASSERT(!(as->cpus & (1UL << cpu_id())));
 	/* Destroying gives the PML4 back; spaces come and go without leaking. */
 	for (int round = 0; round < 3; round++) {
-		struct call k = { .op = OP_DESTROY, .as = as };
-
-		guarded(&k);
+		KT_CALL_VOID(aspace_destroy(as));
 		fx.live[0] = false;
 		check_frames(base, 0, "after aspace_destroy");
 		as = new_space();
@@ -940,7 +859,9 @@ KTEST(lab2, oom)
 				break;
 			}
 			KT_ASSERT_MSG(r == -ENOMEM, "%s with %ld frame(s) left returned %d (%s)",
-				      op_names[OP_MAP + call], budget, r, errname(r));
+				      (const char *[]){ "aspace_map", "aspace_alloc",
+							"aspace_reserve" }[call],
+				      budget, r, errname(r));
 			check_frames(base, 0, "a call that failed with -ENOMEM");
 			for (int i = 0; i < 4; i++)
 				check_unmapped(as, va + i * PAGE_SIZE);

@@ -111,35 +111,21 @@ static const char *const op_names[] = {
 	"__uaccess_strncpy",
 };
 
-struct op {
-	enum op_kind kind;
-	void *dst;
-	const void *src;
-	size_t n;
-	long result;
-};
-
-static void run_op(void *arg)
+static long run_op(enum op_kind kind, void *dst, const void *src, size_t n)
 {
-	struct op *o = arg;
-
-	switch (o->kind) {
+	switch (kind) {
 	case OP_FROM:
-		o->result = (long)copy_from_user(o->dst, o->src, o->n);
-		break;
+		return (long)copy_from_user(dst, src, n);
 	case OP_TO:
-		o->result = (long)copy_to_user(o->dst, o->src, o->n);
-		break;
+		return (long)copy_to_user(dst, src, n);
 	case OP_STRNCPY:
-		o->result = strncpy_from_user(o->dst, o->src, (long)o->n);
-		break;
+		return strncpy_from_user(dst, src, (long)n);
 	case OP_RAW_COPY:
-		o->result = (long)__uaccess_copy(o->dst, o->src, o->n);
-		break;
+		return (long)__uaccess_copy(dst, src, n);
 	case OP_RAW_STRNCPY:
-		o->result = __uaccess_strncpy(o->dst, o->src, o->n);
-		break;
+		return __uaccess_strncpy(dst, src, n);
 	}
+	return 0;
 }
 
 /*
@@ -148,17 +134,14 @@ static void run_op(void *arg)
  */
 static long call(enum op_kind kind, void *dst, const void *src, size_t n)
 {
-	struct op o = { kind, dst, src, n, 0 };
-	struct fault_info fi;
+	long r = KT_CALL_HINT(run_op(kind, dst, src, n),
+			      "it raised an exception instead of returning: no exception-table "
+			      "fixup for it?");
 
-	if (ktest_catch_fault(run_op, &o, &fi))
-		KT_FAIL("%s(%p, %p, %#zx) raised %s at rip %#lx (cr2 %#lx) instead of returning: "
-			"no exception-table fixup for it?",
-			op_names[kind], dst, src, n, trap_name(fi.vector), fi.rip, fi.cr2);
 	KT_ASSERT_MSG(!(read_rflags() & RFLAGS_AC),
 		      "RFLAGS.AC is still set after %s(%p, %p, %#zx): a path without clac",
 		      op_names[kind], dst, src, n);
-	return o.result;
+	return r;
 }
 
 static void check_fixups(uint64_t before, bool want, const char *what)
