@@ -17,6 +17,9 @@ the score and classes it must get (grading/README.md, "Signed lines"):
   print_loop      a forged PASS, then printing forever: ends within its caps
   sigterm         SIGTERM to grade.py: it ends, its QEMU too, results written
 
+and, with the same machinery, that a crash in a student's function is reported
+at the test's calling line with a backtrace named by function and file:line.
+
 One line per check and a closing `N passed, M failed`; exit status 0 iff all pass.
 """
 import argparse
@@ -261,6 +264,19 @@ def attacks(tally, scratch):
                 "lab1.bogus: " not in out,
                 "score %d; tests %s" % (score, sorted(scores)), took)
 
+    # Not an attack: a crash in a student's code names the calling line and
+    # the frames down to the fault, with file:line (KT_CALL, TEST TRACE).
+    scratch.edit("translate", "*(volatile uint64_t *)(va ^ 0xdead000000000000UL) = 1;\n")
+    scratch.build()
+    out, scores, score, took = scratch.grade(1, "crash")
+    block = "\n".join(out.split(lab1[0] + ": ", 1)[-1].splitlines()[:8])
+    tally.check("crash_names_line_and_backtrace",
+                re.search(r"kern/test/lab1\.c:\d+: pt_translate\(.*\) crashed: general "
+                          r"protection", block) is not None and
+                re.search(r"#0 pt_translate \(kern/pgtable\.c:\d+\)", block) is not None and
+                re.search(r"ktest_fn_lab1_\w+ \(kern/test/lab1\.c:\d+\)", block) is not None,
+                "the failure of %s:\n%s" % (lab1[0], block), took)
+
     scratch.edit(None, None)
     scratch.edit("uaccess_init", "".join(
         "kprintf(%s);\n" % c_string("TEST START %s\nTEST PASS %s\n" % (n, n))
@@ -270,8 +286,10 @@ def attacks(tally, scratch):
     lab3 = kernel_tests(3)
     cls = classes_of(out, lab3)
     wrong = {n: c for n, c in cls.items() if not c.startswith(bad)}
-    tally.check("exit_before_seed_echo_scores_0_bad_output", score == 0 and not wrong,
-                "score %d; classes not bad-output: %s" % (score, wrong), took)
+    kernel_score = sum(scores.get(n, (1,))[0] for n in lab3)
+    tally.check("exit_before_seed_echo_scores_0_bad_output", kernel_score == 0 and not wrong,
+                "kernel tests scored %d (lab score %d; the host tests never run uaccess_init); "
+                "classes not bad-output: %s" % (kernel_score, score, wrong), took)
 
     scratch.edit(None, None)
     scratch.edit("translate", forge_all(1) + 'for (;;)\n\tkprintf("TEST PASS %s\\n");\n'
