@@ -15,6 +15,7 @@
 #include "kern/frame.h"
 #include "kern/ktest.h"
 #include "kern/kvm.h"
+#include "kern/memview.h"
 #include "kern/panic.h"
 #include "kern/test/lab2_model.h"
 #include "kern/trap.h"
@@ -189,6 +190,7 @@ static void fixture_cleanup(void *arg)
 		if (!fx.live[i])
 			continue;
 		release_lock(&fx.spaces[i]);
+		memview_untrack(&fx.spaces[i]);
 		k.as = &fx.spaces[i];
 		ktest_catch_fault(do_call, &k, NULL);
 		fx.live[i] = false;
@@ -221,6 +223,7 @@ static struct aspace *new_space(void)
 	memset(k.as, 0, sizeof(*k.as));
 	KT_ASSERT_MSG(guarded(&k) == 0, "aspace_init returned %d (%s)", k.ret, errname(k.ret));
 	fx.live[i] = true;
+	memview_track(k.as, i == 0 ? "lab2-a" : i == 1 ? "lab2-b" : "lab2-c");
 	KT_ASSERT_MSG(k.as->pml4 && frame_is_allocated(k.as->pml4),
 		      "aspace_init returned 0 but as->pml4 is %#lx, not an allocated frame",
 		      k.as->pml4);
