@@ -372,6 +372,12 @@ static void note_leaf(struct walk *w, const struct pt_cursor *c, pte_t e)
 	if ((e & AS_PTE_OWNED) && c->level != PT_LEVEL_PT)
 		finding(pa, "a level-%d leaf at %#lx in space %s is marked owned: owned pages are 4 KiB",
 			c->level, c->va, space_name(w->space));
+	/* No call of aspace asks for a PAT memory type: bit 7 of a 4 KiB leaf, 12 of a large one. */
+	if (e & (c->level == PT_LEVEL_PT ? PTE_PS : PTE_PAT_HUGE))
+		finding(pa,
+			"the leaf at %#lx in space %s (frame %#lx) sets the PAT bit: a memory "
+			"type nobody asked for",
+			c->va, space_name(w->space), pa);
 	if (e & AS_PTE_LAZY)
 		finding(pa,
 			"the present leaf at %#lx in space %s (frame %#lx) still carries the "
