@@ -184,6 +184,13 @@ gdb:
 	@echo "(plain 'gdb' here works too after: echo 'add-auto-load-safe-path $(CURDIR)/.gdbinit' >> ~/.gdbinit)"
 	$(Q)GDBPORT=$(GDBPORT) OBJ=$(OBJ) gdb -q -n -x .gdbinit
 
+# make memview: boot with CMDLINE plus memview=dump (and halt without test=) and
+# write $(OBJ)/memview.html, the memory viewer's page (tools/memview.py).
+.PHONY: memview
+memview: $(ISO)
+	@$(call need,$(QEMU),qemu-system-x86)
+	$(Q)$(PYTHON) tools/memview.py boot --iso $(ISO) --out $(OBJ)/memview.html --mem $(MEM)
+
 # ---- host unit tests (Check) ---------------------------------------------
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -include tests/host/hostnames.h \
 	-fno-builtin -DHOST_TEST
