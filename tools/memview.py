@@ -32,6 +32,7 @@ ADDR_MASK = 0x000FFFFFFFFFF000
 P, W, U, PWT, PCD, A, D, PS, G = 1, 2, 4, 8, 0x10, 0x20, 0x40, 0x80, 0x100
 OWNED, LAZY, PAT_HUGE, NX = 1 << 9, 1 << 10, 1 << 12, 1 << 63
 KERNEL_HALF = 0xFFFF800000000000
+DMAP_BASE, DMAP_SIZE, KERNBASE = 0xFFFF800000000000, 4 << 30, 0xFFFFFFFF80000000
 
 # The census's letters (kern/memview.c kind_letter), '1'..'4' for page tables.
 KINDS = {
@@ -48,7 +49,7 @@ KINDS = {
     "L": ("leak: allocated in the test, reached by nothing", "leak"),
 }
 for _lv in "1234":
-    KINDS[_lv] = ("page table, level %s" % _lv, "table")
+    KINDS[_lv] = ("page table of level 1-4 (PT, PD, PDPT, PML4)", "table")
 SPACE_COLORS = ["#0a7f8c", "#b8860b", "#a0309a", "#2e8b2e", "#3050c0", "#c03030"]
 
 
@@ -198,7 +199,9 @@ class Writer:
                 continue
             target = entry_addr(e, level)
             if is_leaf(e, level):
-                bad = self.bad_target(target, size)
+                # The direct map and the image map reach every frame: not a use of them.
+                kmap = DMAP_BASE <= va < DMAP_BASE + DMAP_SIZE or va >= KERNBASE
+                bad = not kmap and self.bad_target(target, size)
                 bad_any |= bad
                 parts.append('<div class="pte leaf%s">%s &rarr; page %#x (%s) <span class="eff">%s'
                              '</span></div>' % (" badentry" if bad else "", head, target,
@@ -282,7 +285,7 @@ class Writer:
         o.append('<p class="legend">%s</p>' % " ".join(
             '<span class="key"><span class="%s">%s</span> %s</span>'
             % (cls, html.escape(c) if c != " " else "&nbsp;", html.escape(name))
-            for c, (name, cls) in KINDS.items() if c not in "123" or c == "1"))
+            for c, (name, cls) in KINDS.items() if c not in "234"))
         o.append(self.physical())
         o.append("<h3>Address spaces</h3><p>Each space's 4-level tree: click an entry "
                  "to open the table it points to. Columns: index, first virtual "
@@ -408,6 +411,7 @@ def boot(iso, out, mem, timeout):
     else:
         full = " ".join([cmdline.strip()] + extra).strip()
     obj = os.path.dirname(os.path.abspath(out))
+    os.makedirs(obj, exist_ok=True)
     iso2 = os.path.join(obj, "memview.iso")
     log = os.path.join(obj, "memview.log")
     subprocess.run([sys.executable, os.path.join(root, "grading", "isocmdline.py"), iso, iso2,
