@@ -328,8 +328,8 @@ static bool run_one(const struct ktest *t)
 	if (k_setjmp(&test_env) == 0) {
 		t->fn();
 		passed = true;
-		memview_test_body_done(t->name);
 	}
+	memview_test_body_done(t->name, passed);
 	run_defers();
 	frame_fail_after(-1);
 	catch_env = NULL;

@@ -522,20 +522,20 @@ void memview_test_begin(const char *test)
 
 static void show(const char *title);
 
-static void test_body_done(const char *test);
+static void test_body_done(const char *test, bool passed);
 
-void memview_test_body_done(const char *test)
+void memview_test_body_done(const char *test, bool passed)
 {
 	uint64_t t0 = rdtsc();
 
-	test_body_done(test);
+	test_body_done(test, passed);
 	check_cycles += rdtsc() - t0;
 }
 
-static void test_body_done(const char *test)
+static void test_body_done(const char *test, bool passed)
 {
 	/* Lab 4 tests may still have other CPUs running until their cleanups. */
-	bool check = checked(test) && test[3] != '4';
+	bool check = passed && checked(test) && test[3] != '4';
 
 	if (!check && (!print_mode || strcmp(print_mode, "time") == 0))
 		return;
@@ -863,7 +863,11 @@ static void show(const char *title)
 	if (strcmp(print_mode, "time") == 0)
 		return;
 	if (strcmp(print_mode, "dump") == 0) {
-		dump(title);
+		if (census_skipped)
+			kprintf("MEMVIEW BEGIN %s\nMEMVIEW FINDING (no census: lab 1's walker is "
+				"not written yet)\nMEMVIEW END\n", title);
+		else
+			dump(title);
 		return;
 	}
 	color = strcmp(print_mode, "color") == 0;

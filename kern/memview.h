@@ -37,9 +37,10 @@ void memview_untrack(struct aspace *as);
 /*
  * Test framework hooks (kern/ktest.c), on the BSP between tests:
  * memview_test_begin before the test (remembers which frames are allocated),
- * memview_test_body_done after its body passed, before its cleanups (checks
- * the mappings while the test's spaces still exist; lab 2 and 3 only, where
- * no other CPU runs), memview_test_end after the frame-leak check. Both
+ * memview_test_body_done after its body, before its cleanups (checks the
+ * mappings while the test's spaces still exist, if the body passed; lab 2
+ * and 3 only, where no other CPU runs; with memview= on the command line it
+ * also draws them, pass or fail), memview_test_end after the frame-leak check. Both
  * checks do nothing for tests outside labs 2-4. memview_test_end returns
  * false and writes the first finding into why when a check found one (the
  * others are printed as TEST INFO lines); leak_failed says the framework's
@@ -47,7 +48,7 @@ void memview_untrack(struct aspace *as);
  * named.
  */
 void memview_test_begin(const char *test);
-void memview_test_body_done(const char *test);
+void memview_test_body_done(const char *test, bool passed);
 bool memview_test_end(const char *test, bool leak_failed, char *why, size_t size);
 
 /*

@@ -413,8 +413,8 @@ def boot(iso, out, mem, timeout):
         full = " ".join([cmdline.strip()] + extra).strip()
     obj = os.path.dirname(os.path.abspath(out))
     os.makedirs(obj, exist_ok=True)
-    iso2 = os.path.join(obj, "memview.iso")
-    log = os.path.join(obj, "memview.log")
+    stem = os.path.splitext(os.path.abspath(out))[0]
+    iso2, log = stem + ".iso", stem + ".log"
     subprocess.run([sys.executable, os.path.join(root, "grading", "isocmdline.py"), iso, iso2,
                     full], check=True)
     print("memview: booting with \"%s\" (serial in %s)" % (full, log))
@@ -426,6 +426,7 @@ def boot(iso, out, mem, timeout):
                            timeout=timeout)
         except subprocess.TimeoutExpired:
             print("memview: QEMU did not finish within %d s (see %s)" % (timeout, log))
+    os.unlink(iso2)
     with open(log, errors="replace") as f:
         snaps = parse_dump(f.read())
     if not snaps:
