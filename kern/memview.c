@@ -49,14 +49,21 @@ enum mv_kind {
 	MV_NKINDS
 };
 
-static const char kind_letter[MV_NKINDS] = { ' ', '.', 'R', 'K', 'B', 'A', 'P',
-					      'k', 'T', 'D', 'm', 'L' };
+static const char kind_letter[MV_NKINDS] = { ' ', '.', 'R', 'K', 'B', 'A',
+					     'P', 'k', 'T', 'D', 'm', 'L' };
 static const char *const kind_name[MV_NKINDS] = {
-	"not RAM",	  "free",	     "reserved (first MiB, boot data)",
-	"kernel image",	  "boot page table", "frame allocator data",
-	"user program image", "kernel allocation (direct map only)",
-	"page table (digit = level)", "data frame owned by a space",
-	"RAM mapped by a space, not owned", "leak: allocated in the test, reached by nothing",
+	"not RAM",
+	"free",
+	"reserved (first MiB, boot data)",
+	"kernel image",
+	"boot page table",
+	"frame allocator data",
+	"user program image",
+	"kernel allocation (direct map only)",
+	"page table (digit = level)",
+	"data frame owned by a space",
+	"RAM mapped by a space, not owned",
+	"leak: allocated in the test, reached by nothing",
 };
 
 /* Per frame: who holds it. */
@@ -160,8 +167,8 @@ static bool in(paddr_t pa, paddr_t start, paddr_t end)
 static enum mv_kind base_kind(size_t i)
 {
 	static const uint64_t *const boot_tables[] = {
-		boot_pml4, boot_pdpt_dmap, boot_pdpt_kern, boot_pd_dmap[0], boot_pd_dmap[1],
-		boot_pd_dmap[2], boot_pd_dmap[3], boot_pd_kern,
+		boot_pml4,	 boot_pdpt_dmap,  boot_pdpt_kern,  boot_pd_dmap[0],
+		boot_pd_dmap[1], boot_pd_dmap[2], boot_pd_dmap[3], boot_pd_kern,
 	};
 	paddr_t pa = i * PAGE_SIZE, s, e;
 	enum mv_kind kind = MV_HOLE;
@@ -272,7 +279,8 @@ static void note_table(struct walk *w, paddr_t pa, int level, uint64_t base)
 			"allocator: use after free",
 			pa, level, base, space_name(w->space));
 	if (f->owner)
-		finding(pa, "page table %#lx (level %d in space %s) is also a data frame of %s at %#lx",
+		finding(pa,
+			"page table %#lx (level %d in space %s) is also a data frame of %s at %#lx",
 			pa, level, space_name(w->space), space_name(f->owner - 1), f->va);
 	if (f->wuser)
 		finding(pa,
@@ -286,7 +294,8 @@ static void note_table(struct walk *w, paddr_t pa, int level, uint64_t base)
 		for (int i = 0; i < PT_ENTRIES && empty; i++)
 			empty = t[i] == 0;
 		if (empty)
-			finding(pa, "page table %#lx (level %d at %#lx in space %s) is empty but still linked",
+			finding(pa,
+				"page table %#lx (level %d at %#lx in space %s) is empty but still linked",
 				pa, level, base, space_name(w->space));
 	}
 	if (f->kind != MV_BOOTPT)
@@ -317,7 +326,8 @@ static void note_frame(struct walk *w, paddr_t pa, uint64_t va, pte_t e, pte_t e
 				"the allocator: use after free through the MMU",
 				pa, va, space_name(w->space));
 		else if (f->kind == MV_TABLE)
-			finding(pa, "frame %#lx, a page table, is owned as data by space %s at %#lx",
+			finding(pa,
+				"frame %#lx, a page table, is owned as data by space %s at %#lx",
 				pa, space_name(w->space), va);
 		else if (f->owner)
 			finding(pa,
@@ -325,7 +335,8 @@ static void note_frame(struct walk *w, paddr_t pa, uint64_t va, pte_t e, pte_t e
 				"%#lx (it will be freed twice)",
 				pa, space_name(f->owner - 1), f->va, space_name(w->space), va);
 		else if (!usable(pa))
-			finding(pa, "frame %#lx (%s) is owned by space %s at %#lx: the allocator never gave it",
+			finding(pa,
+				"frame %#lx (%s) is owned by space %s at %#lx: the allocator never gave it",
 				pa, kind_name[f->kind], space_name(w->space), va);
 		f->owner = (uint8_t)me;
 		if (f->kind != MV_TABLE) {
@@ -342,9 +353,9 @@ static void note_frame(struct walk *w, paddr_t pa, uint64_t va, pte_t e, pte_t e
 		return;
 	if (kernel_kind((enum mv_kind)f->kind) ||
 	    (f->kind == MV_MAPPED && usable(pa) && !allocated(pa)))
-		finding(pa, "frame %#lx (%s) is user-accessible in space %s at %#lx",
-			pa, f->kind == MV_MAPPED ? "free" : kind_name[f->kind],
-			space_name(w->space), va);
+		finding(pa, "frame %#lx (%s) is user-accessible in space %s at %#lx", pa,
+			f->kind == MV_MAPPED ? "free" : kind_name[f->kind], space_name(w->space),
+			va);
 	if (eff & PTE_W) {
 		if (f->wuser && f->wuser != me && f->owner)
 			finding(pa,
@@ -370,7 +381,8 @@ static void note_leaf(struct walk *w, const struct pt_cursor *c, pte_t e)
 			"PML4 entry keeps user code out",
 			c->va, pa);
 	if ((e & AS_PTE_OWNED) && c->level != PT_LEVEL_PT)
-		finding(pa, "a level-%d leaf at %#lx in space %s is marked owned: owned pages are 4 KiB",
+		finding(pa,
+			"a level-%d leaf at %#lx in space %s is marked owned: owned pages are 4 KiB",
 			c->level, c->va, space_name(w->space));
 	/* No call of aspace asks for a PAT memory type: bit 7 of a 4 KiB leaf, 12 of a large one. */
 	if (e & (c->level == PT_LEVEL_PT ? PTE_PS : PTE_PAT_HUGE))
@@ -403,7 +415,8 @@ static int census_visit(const struct pt_cursor *c, void *arg)
 		    !(e & ~(AS_PTE_LAZY | PTE_W | PTE_U | PTE_NX)))
 			spaces[w->space].lazy++;
 		else
-			finding(0, "the not-present entry %#lx at %#lx (level %d, space %s) is neither 0 nor a reservation",
+			finding(0,
+				"the not-present entry %#lx at %#lx (level %d, space %s) is neither 0 nor a reservation",
 				e, c->va, c->level, space_name(w->space));
 	}
 	return 0;
@@ -424,15 +437,16 @@ static bool census_walk(int i, uint64_t start, uint64_t end)
 	struct fault_info fi;
 
 	if (ktest_catch_fault(walk_range, &w, &fi)) {
-		finding(fi.cr2, "walking space %s from %#lx faulted (vector %d, cr2 %#lx): its tables are corrupt",
+		finding(fi.cr2,
+			"walking space %s from %#lx faulted (vector %d, cr2 %#lx): its tables are corrupt",
 			space_name(i), start, fi.vector, fi.cr2);
 		return true;
 	}
 	if (w.ret == -ENOSYS)
 		return false;
 	if (w.ret < 0)
-		finding(0, "walking space %s from %#lx failed: %d (%s)", space_name(i), start, w.ret,
-			errname(w.ret));
+		finding(0, "walking space %s from %#lx failed: %d (%s)", space_name(i), start,
+			w.ret, errname(w.ret));
 	return true;
 }
 
@@ -502,8 +516,8 @@ static bool census(void)
 /* Only tests of labs 2-4 are checked: lab 1 tests build tables by hand. */
 static bool checked(const char *test)
 {
-	return MEMVIEW_CHECK && test[0] == 'l' && test[1] == 'a' && test[2] == 'b' && test[3] >= '2' &&
-	       test[3] <= '4' && test[4] == '.';
+	return MEMVIEW_CHECK && test[0] == 'l' && test[1] == 'a' && test[2] == 'b' &&
+	       test[3] >= '2' && test[3] <= '4' && test[4] == '.';
 }
 
 /* memview=time: what the checks cost, against the time of the tests they follow. */
@@ -562,8 +576,9 @@ bool memview_test_end(const char *test, bool leak_failed, char *why, size_t size
 	if (print_mode && strcmp(print_mode, "time") == 0 && all_test_cycles)
 		ktest_info("memview: check %lu kcycles of %lu for this test; so far %lu of %lu "
 			   "kcycles (%lu.%lu%%)",
-			   check_cycles / 1000, (now - test_started) / 1000, all_check_cycles / 1000,
-			   all_test_cycles / 1000, all_check_cycles * 100 / all_test_cycles,
+			   check_cycles / 1000, (now - test_started) / 1000,
+			   all_check_cycles / 1000, all_test_cycles / 1000,
+			   all_check_cycles * 100 / all_test_cycles,
 			   all_check_cycles * 1000 / all_test_cycles % 10);
 	return ok;
 }
@@ -681,8 +696,8 @@ static void print_physical(void)
 	char chars[ROW], label[24];
 	const char *colors[ROW];
 
-	kprintf("physical memory: %zu frames, one character per 4 KiB frame, %d per row\n",
-		nframes, ROW);
+	kprintf("physical memory: %zu frames, one character per 4 KiB frame, %d per row\n", nframes,
+		ROW);
 	for (size_t row = 0; row < nframes; row += ROW) {
 		int n = (int)MIN((size_t)ROW, nframes - row);
 		bool all_free = true;
@@ -706,7 +721,8 @@ static void print_physical(void)
 				end += ROW;
 			}
 			if (end - row > 2 * ROW) {
-				kprintf("%010lx .. %010lx all free\n", row * PAGE_SIZE, end * PAGE_SIZE);
+				kprintf("%010lx .. %010lx all free\n", row * PAGE_SIZE,
+					end * PAGE_SIZE);
 				row = end - ROW;
 				continue;
 			}
@@ -774,8 +790,9 @@ static int virtual_visit(const struct pt_cursor *c, void *arg)
 		uint64_t shown = MIN(size, (uint64_t)4096 * ROW * PAGE_SIZE);
 
 		for (uint64_t off = 0; off < shown; off += PAGE_SIZE) {
-			const struct mv_frame *f =
-				(pa + off) / PAGE_SIZE < nframes ? fr((pa + off) / PAGE_SIZE) : NULL;
+			const struct mv_frame *f = (pa + off) / PAGE_SIZE < nframes ?
+							   fr((pa + off) / PAGE_SIZE) :
+							   NULL;
 			bool w = c->eff & PTE_W;
 			char ch = (e & AS_PTE_OWNED) ? (w ? 'D' : 'd') : (w ? 'm' : 'r');
 
@@ -865,7 +882,8 @@ static void show(const char *title)
 	if (strcmp(print_mode, "dump") == 0) {
 		if (census_skipped)
 			kprintf("MEMVIEW BEGIN %s\nMEMVIEW FINDING (no census: lab 1's walker is "
-				"not written yet)\nMEMVIEW END\n", title);
+				"not written yet)\nMEMVIEW END\n",
+				title);
 		else
 			dump(title);
 		return;
