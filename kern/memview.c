@@ -31,6 +31,7 @@
 #define MV_MAX_FINDINGS 8
 #define MV_FINDING_MAX 200
 #define MV_KERNEL 0 /* index of the kernel's space */
+#define MV_NO_FRAME (~0UL) /* a finding about no frame in particular */
 
 /* What a frame is. The letter is what the maps print for it. */
 enum mv_kind {
@@ -412,10 +413,10 @@ static int census_visit(const struct pt_cursor *c, void *arg)
 		note_leaf(w, c, e);
 	} else if (e && !(e & PTE_P)) {
 		if (c->level == PT_LEVEL_PT && (e & AS_PTE_LAZY) &&
-		    !(e & ~(AS_PTE_LAZY | PTE_W | PTE_U | PTE_NX)))
+		    !(e & ~(AS_PTE_LAZY | PTE_W | PTE_U | PTE_NX | PTE_G | PTE_PCD | PTE_PWT)))
 			spaces[w->space].lazy++;
 		else
-			finding(0,
+			finding(MV_NO_FRAME,
 				"the not-present entry %#lx at %#lx (level %d, space %s) is neither 0 nor a reservation",
 				e, c->va, c->level, space_name(w->space));
 	}
@@ -437,7 +438,7 @@ static bool census_walk(int i, uint64_t start, uint64_t end)
 	struct fault_info fi;
 
 	if (ktest_catch_fault(walk_range, &w, &fi)) {
-		finding(fi.cr2,
+		finding(MV_NO_FRAME,
 			"walking space %s from %#lx faulted (vector %d, cr2 %#lx): its tables are corrupt",
 			space_name(i), start, fi.vector, fi.cr2);
 		return true;
@@ -445,8 +446,8 @@ static bool census_walk(int i, uint64_t start, uint64_t end)
 	if (w.ret == -ENOSYS)
 		return false;
 	if (w.ret < 0)
-		finding(0, "walking space %s from %#lx failed: %d (%s)", space_name(i), start,
-			w.ret, errname(w.ret));
+		finding(MV_NO_FRAME, "walking space %s from %#lx failed: %d (%s)", space_name(i),
+			start, w.ret, errname(w.ret));
 	return true;
 }
 
