@@ -61,7 +61,7 @@ static const char *const kind_name[MV_NKINDS] = {
 	"frame allocator data",
 	"user program image",
 	"kernel allocation (direct map only)",
-	"page table (digit = level)",
+	"page table of that level (PT..PML4)",
 	"data frame owned by a space",
 	"RAM mapped by a space, not owned",
 	"leak: allocated in the test, reached by nothing",
@@ -706,7 +706,8 @@ static void print_legend(void)
 {
 	kprintf("legend:");
 	for (int k = MV_FREE; k < MV_NKINDS; k++)
-		kprintf("%s %c=%s", k == MV_FREE ? "" : ",", kind_letter[k], kind_name[k]);
+		kprintf("%s %s%c=%s", k == MV_FREE ? "" : ",", k == MV_TABLE ? "1-" : "",
+			k == MV_TABLE ? '4' : kind_letter[k], kind_name[k]);
 	kprintf("; ' '=not RAM\n");
 	kprintf("spaces (colour of their tables and data):");
 	for (int i = 0; i < nspaces; i++)
