@@ -20,7 +20,7 @@ else:
 if os.path.exists("tools/gdb/pagoda.py"):
     gdb.execute("source tools/gdb/pagoda.py")
     print("pagoda: ptwalk VA | ptdump [CR3] | pfinfo | trapframe [TF] | boot-break SYM | ptmem"
-          "   (help CMD for details)")
+          " | memview [FILE]   (help CMD for details)")
     print("pagoda: kern/boot.S before higher_half runs at physical addresses: "
           "use `boot-break _start`, not `break _start`")
 else:

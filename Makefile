@@ -44,6 +44,11 @@ KERN_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. \
 	-mcmodel=kernel -mno-red-zone -mno-sse -mno-sse2 -mno-mmx -mno-80387 \
 	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
 	-fno-asynchronous-unwind-tables -fno-toplevel-reorder -MMD -MP
+# MEMVIEW=0 builds a kernel without the memview check after each test (to
+# measure what it costs, or to see which failures only it finds); use its
+# own OBJ= directory.
+MEMVIEW ?= 1
+KERN_CFLAGS += -DMEMVIEW_CHECK=$(MEMVIEW)
 KERN_ASFLAGS := -g -I. -D__ASSEMBLER__ -MMD -MP
 KERN_LDFLAGS := -m elf_x86_64 -nostdlib -z max-page-size=4096 -z noexecstack \
 	--no-warn-rwx-segments -T kern/kernel.ld
@@ -178,6 +183,13 @@ gdb:
 	@$(call need,gdb,gdb)
 	@echo "(plain 'gdb' here works too after: echo 'add-auto-load-safe-path $(CURDIR)/.gdbinit' >> ~/.gdbinit)"
 	$(Q)GDBPORT=$(GDBPORT) OBJ=$(OBJ) gdb -q -n -x .gdbinit
+
+# make memview: boot with CMDLINE plus memview=dump (and halt without test=) and
+# write $(OBJ)/memview.html, the memory viewer's page (tools/memview.py).
+.PHONY: memview
+memview: $(ISO)
+	@$(call need,$(QEMU),qemu-system-x86)
+	$(Q)$(PYTHON) tools/memview.py boot --iso $(ISO) --out $(OBJ)/memview.html --mem $(MEM)
 
 # ---- host unit tests (Check) ---------------------------------------------
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -include tests/host/hostnames.h \

@@ -240,6 +240,8 @@ def main():
     script_step(tally, "gdb", [sys.executable, "grading/test_gdb.py", "--obj", args.obj], 180)
     script_step(tally, "handout_gdb", [sys.executable, "grading/test_handout_gdb.py", "--obj",
                                        args.obj], 600)
+    script_step(tally, "memview", [sys.executable, "grading/test_memview.py", "--obj",
+                                   args.obj], 120)
     script_step(tally, "integrity", [sys.executable, "grading/test_integrity.py"], 300)
     script_step(tally, "hardening", [sys.executable, "grading/test_hardening.py", "--obj",
                                      args.obj], 300)

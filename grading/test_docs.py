@@ -407,6 +407,33 @@ def run_gdb_pair(cmd, m):
     return ok, detail
 
 
+def run_memview_console(cmd, m):
+    """The memory viewer's maps over serial: after boot (with halt) or after each
+    test. A tree whose lab-1 walker is a stub says so instead of drawing."""
+    status, out = sh(cmd, 90)
+    if "lab 1's walker is not written yet" in out:
+        return True, "the walker is a stub here: the kernel says so"
+    pattern = r"^physical memory: \d+ frames[\s\S]*^legend:[\s\S]*^==== memview end: 0 finding"
+    if "test=" in cmd:
+        pattern += r"[\s\S]*pagoda: all selected tests passed"
+    return expect(status, out, pattern, None)
+
+
+def run_memview_page(cmd, m):
+    """make memview: the page is written and has its structure."""
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import memview
+    status, out = sh(cmd, 120)
+    ok, detail = expect(status, out, r"^memview: wrote obj/memview\.html")
+    if not ok or "lab 1's walker is not written yet" in open(
+            os.path.join(ROOT, "obj", "memview.log"), errors="replace").read():
+        return ok, detail
+    with open(os.path.join(ROOT, "obj", "memview.html")) as f:
+        bad = [n + ": " + why for n, ok, why in memview.check_page(f.read(), min_depth=2)
+               if not ok]
+    return not bad, "; ".join(bad)
+
+
 def covered_elsewhere(step):
     def runner(cmd, m):
         return True, "run by make test's %s step" % step
@@ -421,7 +448,9 @@ CASES = [
     (r"^make( V=1)?$", run_plain(None)),
     (r"^make deps( qemu-nox)?$", run_deps),
     (r"^make qemu(-nox)? KVM=1$", run_kvm),
+    (r"^make qemu(-nox)? CMDLINE=\"[^\"]*\bmemview\b[^\"]*\"$", run_memview_console),
     (r"^make qemu(-nox)?( CPUS=\d)?( SMP=\w+)?( CMDLINE=\"[^\"]*\")?$", run_qemu),
+    (r"^make memview( CMDLINE=\"[^\"]*\")?$", run_memview_page),
     (r"^make qemu-gdb( CPUS=\d)?( CMDLINE=\"[^\"]*\")?$", run_gdb_pair),
     (r"^make gdb$", covered_elsewhere("make qemu-gdb pair")),
     (r"^(CK_[A-Z_]+=\S+ )*make check$", run_check),

@@ -154,6 +154,11 @@ def stop(proc):
         pass
 
 
+def memview_page(synth_file):
+    """Where the session's `memview` writes its page."""
+    return synth_file[:-len(".synth.py")] + ".memview.html"
+
+
 def gdb_commands(synth_file):
     """GDB commands; each output section starts with a line '@@ name'."""
     cmds = []
@@ -179,6 +184,9 @@ def gdb_commands(synth_file):
         "python print('ptdump took %.3f s' % (time.time() - _t0))")
     sec("phymem", "maint packet qqemu.PhyMemMode")
     sec("pfinfo", "pfinfo")
+    # Before synth: it writes tables into free RAM.
+    sec("memview", "python import time; _t0 = time.time()", "memview " + memview_page(synth_file),
+        "python print('memview took %.3f s' % (time.time() - _t0))")
     sec("synth", "source " + synth_file, "ptdump 0x800000")
     sec("end", "kill")
     return cmds
@@ -256,6 +264,7 @@ def run(obj, verbose):
     with open(run_iso, "wb") as f:
         f.write(data)
     synth_file = os.path.join(ROOT, obj, "test_gdb.%d.synth.py" % os.getpid())
+    page = ""
     with open(synth_file, "w") as f:
         f.write(SYNTH_PY)
 
@@ -286,7 +295,12 @@ def run(obj, verbose):
             except subprocess.TimeoutExpired:
                 pass
             stop(qemu)
-        for path in (run_iso, serial_log, synth_file):
+        try:
+            with open(memview_page(synth_file)) as f:
+                page = f.read()
+        except OSError:
+            page = ""
+        for path in (run_iso, serial_log, synth_file, memview_page(synth_file)):
             try:
                 os.unlink(path)
             except OSError:
@@ -377,6 +391,17 @@ def run(obj, verbose):
             [w for w in want if w not in got] + [g for g in got if g not in want]]
     res.check("ptdump_synthetic", got == want,
               "; ".join(diff) or "lines out of order: %s" % got)
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import memview
+    bad = ["%s (%s)" % (name, why) for name, ok, why in memview.check_page(page, min_depth=2)
+           if not ok]
+    # Stopped in boot.fault_catch: only the kernel's space, whose leaves are 2 MiB.
+    res.check("memview_page", page and not bad and "space 0: kernel" in page
+              and "memview: wrote" in get("memview"),
+              "memview wrote no page, or a bad one: %s %r" % (bad, get("memview")[-300:]))
+    m = re.search(r"memview took ([0-9.]+) s", get("memview"))
+    res.check("memview_fast", m is not None and float(m.group(1)) < 10.0,
+              "memview took %s s" % (m.group(1) if m else "?"))
     res.check("qemu_exited", qemu.returncode is not None, "QEMU still running")
     wall = time.time() - t_start
     res.check("wall_time", wall < 30, "%.1f s" % wall)

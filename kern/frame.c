@@ -180,6 +180,27 @@ bool frame_is_allocated(paddr_t pa)
 	return frame_is_managed(pa) && !test_bit(free_map, pa / PAGE_SIZE);
 }
 
+void frame_bits(uint64_t *allocated, uint64_t *usable, size_t nframes)
+{
+	uint64_t flags = spin_lock_irqsave(&frame_lock);
+	size_t words = MIN((nframes + 63) / 64, (size_t)WORDS);
+
+	for (size_t w = 0; w < words; w++) {
+		allocated[w] = managed[w] & ~free_map[w];
+		if (usable)
+			usable[w] = managed[w];
+	}
+	spin_unlock_irqrestore(&frame_lock, flags);
+}
+
+void frame_bitmaps(int which, paddr_t *start, paddr_t *end)
+{
+	const uint64_t *map = which ? free_map : managed;
+
+	*start = kva2pa(map);
+	*end = *start + sizeof(managed);
+}
+
 void frame_fail_after(long n)
 {
 	uint64_t flags = spin_lock_irqsave(&frame_lock);

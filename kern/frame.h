@@ -37,6 +37,15 @@ bool frame_is_allocated(paddr_t pa);
 bool frame_is_managed(paddr_t pa);
 
 /*
+ * frame_bits - a snapshot of the allocator for memview: bit i of allocated
+ * says frame i is allocated, of usable (unless NULL) that the allocator
+ * manages it; nframes bits each, rounded up to whole words.
+ */
+void frame_bits(uint64_t *allocated, uint64_t *usable, size_t nframes);
+/* frame_bitmaps - where the allocator's own data lies: bitmap 0 or 1, [start, end). */
+void frame_bitmaps(int which, paddr_t *start, paddr_t *end);
+
+/*
  * frame_fail_after - test hook: the next n allocations succeed, every later
  * one fails until frame_fail_after(-1) turns the hook off.
  */

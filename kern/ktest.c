@@ -3,6 +3,7 @@
 #include "kern/frame.h"
 #include "kern/fwcfg.h"
 #include "kern/ktest.h"
+#include "kern/memview.h"
 #include "kern/mm.h"
 #include "kern/panic.h"
 #include "kern/setjmp.h"
@@ -369,16 +370,19 @@ static void run_defers(void)
 static bool run_one(const struct ktest *t)
 {
 	size_t baseline = frame_free_count();
+	char why[PROTO_LINE_MAX - 64];
 	bool passed = false;
 
 	current = t;
 	ndefers = 0;
 	rng_seed(&test_rng, run_seed ^ hash_name(t->name));
 	proto_line("TEST START %s", t->name);
+	memview_test_begin(t->name);
 	if (k_setjmp(&test_env) == 0) {
 		t->fn();
 		passed = true;
 	}
+	memview_test_body_done(t->name, passed);
 	run_defers();
 	frame_fail_after(-1);
 	catch_env = NULL;
@@ -390,6 +394,11 @@ static bool run_one(const struct ktest *t)
 		kprintf("TEST GOT %s: %zu free frames\n", t->name, frame_free_count());
 		proto_line("TEST FAIL %s: frame leak: %ld frame(s) %s", t->name,
 			   leaked < 0 ? -leaked : leaked, leaked > 0 ? "not freed" : "freed too often");
+		passed = false;
+	}
+	/* The whole machine must be consistent too (kern/memview.h). */
+	if (!(t->flags & KTEST_NO_LEAK) && !memview_test_end(t->name, !passed, why, sizeof(why))) {
+		proto_line("TEST FAIL %s: %s", t->name, why);
 		passed = false;
 	}
 	if (passed)

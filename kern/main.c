@@ -6,6 +6,7 @@
 #include "kern/gdt.h"
 #include "kern/ktest.h"
 #include "kern/kvm.h"
+#include "kern/memview.h"
 #include "kern/panic.h"
 #include "kern/percpu.h"
 #include "kern/proc.h"
@@ -70,6 +71,7 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	smp_init(); /* last: APs copy the BSP's CR0/CR4/EFER and syscall MSRs */
 
 	cmdline = boot_info.cmdline;
+	memview_boot(cmdline);
 	if (cmdline_get(cmdline, "test", NULL, 0) >= 0)
 		ktest_main(cmdline);
 	if (cmdline_get(cmdline, "run", NULL, 0) >= 0)

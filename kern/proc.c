@@ -13,6 +13,7 @@
 #include "kern/cpu.h"
 #include "kern/elf.h"
 #include "kern/gdt.h"
+#include "kern/memview.h"
 #include "kern/panic.h"
 #include "kern/proc.h"
 #include "kern/syscall.h"
@@ -164,6 +165,7 @@ int proc_run(const char *cmdline, struct proc_result *res)
 	r = aspace_init(&p->as);
 	if (r < 0)
 		return r;
+	memview_track(&p->as, p->name);
 	r = load(p, module, argc, argv, &tf);
 	if (r == 0) {
 		aspace_activate(&p->as);
@@ -175,6 +177,7 @@ int proc_run(const char *cmdline, struct proc_result *res)
 		res->addr = p->kill_addr;
 		res->rip = p->kill_rip;
 	}
+	memview_untrack(&p->as);
 	aspace_destroy(&p->as);
 	return r;
 }

@@ -15,6 +15,7 @@
 #include "kern/frame.h"
 #include "kern/ktest.h"
 #include "kern/kvm.h"
+#include "kern/memview.h"
 #include "kern/panic.h"
 #include "kern/test/lab2_model.h"
 #include "kern/trap.h"
@@ -110,6 +111,7 @@ static void fixture_cleanup(void *arg)
 		if (!fx.live[i])
 			continue;
 		release_lock(&fx.spaces[i]);
+		memview_untrack(&fx.spaces[i]);
 		k.as = &fx.spaces[i];
 		ktest_catch_fault(do_cleanup_call, &k, NULL);
 		fx.live[i] = false;
@@ -143,6 +145,7 @@ static struct aspace *new_space(void)
 	r = KT_CALL(aspace_init(as));
 	KT_ASSERT_MSG(r == 0, "aspace_init returned %d (%s)", r, errname(r));
 	fx.live[i] = true;
+	memview_track(as, i == 0 ? "lab2-a" : i == 1 ? "lab2-b" : "lab2-c");
 	KT_ASSERT_MSG(as->pml4 && frame_is_allocated(as->pml4),
 		      "aspace_init returned 0 but as->pml4 is %#lx, not an allocated frame", as->pml4);
 	return as;

@@ -22,6 +22,7 @@
 #include "kern/extable.h"
 #include "kern/frame.h"
 #include "kern/ktest.h"
+#include "kern/memview.h"
 #include "kern/proc.h"
 #include "kern/syscall.h"
 #include "kern/trap.h"
@@ -56,6 +57,7 @@ static void layout_teardown(void *arg)
 {
 	(void)arg;
 	aspace_activate(L.prev);
+	memview_untrack(&L.as);
 	aspace_destroy(&L.as);
 }
 
@@ -90,6 +92,7 @@ static void layout_setup(void)
 	KT_EQ_ERR(aspace_init(&L.as), 0);
 	L.prev = aspace_current();
 	ktest_defer(layout_teardown, NULL);
+	memview_track(&L.as, "lab3");
 	KT_EQ_ERR(aspace_alloc(&L.as, L.rw, 2 * P, AS_USER | AS_WRITE), 0);
 	KT_EQ_ERR(aspace_alloc(&L.as, L.ro, P, AS_USER), 0);
 	KT_EQ_ERR(aspace_reserve(&L.as, L.lazy, LAZY_PAGES * P, AS_USER | AS_WRITE), 0);

@@ -12,6 +12,7 @@
 #include "kern/aspace.h"
 #include "kern/frame.h"
 #include "kern/ktest.h"
+#include "kern/memview.h"
 #include "kern/kvm.h"
 #include "kern/lapic.h"
 #include "kern/smp.h"
@@ -140,6 +141,7 @@ static void free_frame(void *arg)
 static void destroy_space(void *arg)
 {
 	aspace_activate(aspace_kernel());
+	memview_untrack(arg);
 	aspace_destroy(arg);
 }
 
@@ -155,6 +157,7 @@ static struct aspace *new_space(struct aspace *as)
 	memset(as, 0, sizeof(*as));
 	KT_EQ_ERR(aspace_init(as), 0);
 	ktest_defer(destroy_space, as);
+	memview_track(as, "lab4");
 	return as;
 }
 

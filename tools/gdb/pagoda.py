@@ -8,6 +8,8 @@ Loaded by the top-level .gdbinit (`source tools/gdb/pagoda.py`).  Commands:
   trapframe [TF]    print a struct trapframe
   boot-break LOC    hardware breakpoint on early boot code (runs at PA)
   ptmem [auto|qemu|dmap]   how physical memory is read (default auto)
+  memview [FILE]    the memory viewer's page (default $OBJ/memview.html):
+                    who holds each frame, every space's tree, the checks
 
 VA, CR3 and TF are GDB expressions: `ptwalk $cr2`, `ptwalk kmain`,
 `ptwalk tf->rip`, `ptdump as->pml4`.  CR3 defaults to the selected CPU's
@@ -70,6 +72,8 @@ EFER_LMA = 1 << 10
 MAX_LEAVES = 1 << 22  # ptdump gives up after this many leaves (a looping table)
 
 _mem_mode = "auto"
+# .gdbinit sources this file from the top of the repository: tools/ is here.
+_TOOLS_DIR = __import__("os").path.abspath("tools")
 
 
 # ---- small helpers ------------------------------------------------------
@@ -582,9 +586,175 @@ hbreak *(_start - 0xffffffff80000000)."""
         gdb.execute("hbreak *%#x" % a)
 
 
+# ---- memview -----------------------------------------------------------
+
+def _sym_addr(expr):
+    return int(gdb.parse_and_eval("(unsigned long)&(%s)" % expr)) & U64
+
+
+def _u64_array(addr, words):
+    data = bytes(gdb.selected_inferior().read_memory(addr, words * 8))
+    return struct.unpack("<%dQ" % words, data)
+
+
+def memview_census(mv):
+    """A memview snapshot (tools/memview.py) of the stopped machine.
+
+    Read the kernel's own data through its symbols (frame allocator bitmaps,
+    boot information, the spaces memview tracks), then walk every space's
+    tables in physical memory, as kern/memview.c does."""
+    info = gdb.parse_and_eval("boot_info")
+    top = 0
+    mmap = []
+    for i in range(int(info["nmmap"])):
+        r = info["mmap"][i]
+        base, length, typ = int(r["base"]), int(r["len"]), int(r["type"])
+        mmap.append((base, length, typ))
+    avail = 1  # MEM_AVAILABLE, kern/bootinfo.h
+    for base, length, typ in mmap:
+        if typ == avail:
+            top = max(top, base + length)
+    n = min(top // 4096, 65536)
+    words = (n + 63) // 64
+    managed = _u64_array(_sym_addr("'frame.c'::managed"), words)
+    free = _u64_array(_sym_addr("'frame.c'::free_map"), words)
+    bits = lambda m, i: (m[i // 64] >> (i % 64)) & 1
+    kstart = _sym_addr("__kernel_start") - KERNBASE
+    kend = _sym_addr("__kernel_end") - KERNBASE
+    boot = {_sym_addr(t) - KERNBASE for t in ("boot_pml4", "boot_pdpt_dmap", "boot_pdpt_kern",
+                                              "boot_pd_kern")}
+    boot |= {_sym_addr("boot_pd_dmap") - KERNBASE + k * 4096 for k in range(4)}
+    mods = [(int(info["modules"][i]["start"]), int(info["modules"][i]["end"]))
+            for i in range(int(info["nmodules"]))]
+    frames = []
+    for i in range(n):
+        pa = i * 4096
+        if bits(managed, i):
+            frames.append("." if bits(free, i) else "k")
+        elif pa in boot:
+            frames.append("B")
+        elif kstart <= pa < kend:
+            frames.append("K")
+        elif any(s <= pa < e for s, e in mods):
+            frames.append("P")
+        else:
+            frames.append("R" if any(b <= pa < b + l and t == avail for b, l, t in mmap)
+                          else " ")
+    snap = mv.Snapshot("GDB: the machine stopped at %s" % _where(_reg("rip") or 0))
+    snap.frames = frames
+    spaces = [(0, _sym_addr("boot_pml4") - KERNBASE, "kernel")]
+    try:
+        tracked = gdb.parse_and_eval("'memview.c'::spaces")
+        for i in range(1, int(gdb.parse_and_eval("'memview.c'::nspaces"))):
+            ptr = int(tracked[i]["as"])
+            if ptr:
+                pml4 = int(tracked[i]["as"].dereference()["pml4"])
+                if pml4:
+                    spaces.append((i, pml4, tracked[i]["name"].string()))
+    except gdb.error:
+        pass
+    cr3 = _paging_cr3()
+    if cr3 is not None and all(p != cr3 for _, p, _ in spaces):
+        spaces.append((len(spaces) + 16, cr3, "current CR3"))
+    snap.spaces = spaces
+    owner = {}
+    with PhysMem() as mem:
+        for idx, pml4, name in spaces:
+            lo, hi = (256, 512) if idx == 0 else (0, 256)
+            _mv_walk(mv, mem, snap, owner, idx, name, pml4, 4, 0, lo, hi)
+    return snap
+
+
+def _mv_note(snap, f, idx, va, level, bad=False):
+    old = snap.info.get(f)
+    snap.info[f] = (idx, va, level, bad or (old[3] if old else False))
+
+
+def _mv_walk(mv, mem, snap, owner, idx, name, pa, level, base, lo, hi):
+    f = pa // 4096
+    seen = snap.tables.get(pa)
+    if seen is not None:
+        where = snap.info.get(f)
+        if where and (where[0], where[1]) != (idx, base) and level != 3:
+            snap.findings.append("page table %#x is reached from two places (space %s)"
+                                 % (pa, name))
+            _mv_note(snap, f, idx, base, level, True)
+        return
+    t = mem.table(pa)
+    snap.tables[pa] = {i: e for i, e in enumerate(t) if e}
+    if f < len(snap.frames):
+        if snap.frames[f] == ".":
+            snap.findings.append("page table %#x (level %d in space %s) is free in the "
+                                 "allocator: use after free" % (pa, level, name))
+            _mv_note(snap, f, idx, base, level, True)
+        if snap.frames[f] != "B":
+            snap.frames[f] = str(level)
+            _mv_note(snap, f, idx, base, level)
+    size = 1 << (12 + 9 * (level - 1))
+    for i in range(lo, hi):
+        e = t[i]
+        if not e & PTE_P:
+            continue
+        va = _canonical(base + i * size)
+        target = mv.entry_addr(e, level)
+        if not mv.is_leaf(e, level):
+            _mv_walk(mv, mem, snap, owner, idx, name, target, level - 1, va, 0, 512)
+            continue
+        if DMAP_BASE <= va < DMAP_BASE + DMAP_SIZE or va >= KERNBASE:
+            continue
+        for off in range(0, size, 4096):
+            g = (target + off) // 4096
+            if g >= len(snap.frames):
+                break
+            if e & mv.OWNED:
+                if snap.frames[g] == ".":
+                    snap.findings.append("frame %#x is mapped at %#x by space %s (owned) but "
+                                         "is free in the allocator: use after free through "
+                                         "the MMU" % (g * 4096, va + off, name))
+                    _mv_note(snap, g, idx, va + off, 0, True)
+                elif g in owner and owner[g] != (idx, va + off):
+                    snap.findings.append("frame %#x is owned twice" % (g * 4096))
+                    _mv_note(snap, g, idx, va + off, 0, True)
+                owner[g] = (idx, va + off)
+                if snap.frames[g] not in "1234B":
+                    snap.frames[g] = "D"
+                    _mv_note(snap, g, idx, va + off, 0)
+            elif snap.frames[g] in "k.":
+                snap.frames[g] = "m"
+                _mv_note(snap, g, idx, va + off, 0)
+
+
+class MemView(gdb.Command):
+    """Write the memory viewer's page from the stopped machine: memview [FILE]
+
+Who holds each physical frame (the frame allocator's bitmaps, the kernel
+image, the boot tables, the page tables and data frames of every space the
+kernel's memview tracks, and the current CR3), each space's 4-level tree
+that a browser expands entry by entry, and what the checks found. FILE
+defaults to $OBJ/memview.html. The same page as `make memview`, built from
+this machine's memory by GDB instead of by the kernel."""
+
+    def __init__(self):
+        super().__init__("memview", gdb.COMMAND_DATA, gdb.COMPLETE_FILENAME)
+
+    def invoke(self, arg, from_tty):
+        import os
+        import sys
+
+        _check_connected()
+        out = arg.strip() or os.path.join(os.environ.get("OBJ") or "obj", "memview.html")
+        if _TOOLS_DIR not in sys.path:
+            sys.path.insert(0, _TOOLS_DIR)
+        import memview as mv
+
+        snap = memview_census(mv)
+        mv.write_page([snap], out, "GDB")
+
+
 PtWalk()
 PtDump()
 PtMem()
 TrapFrame()
 PfInfo()
 BootBreak()
+MemView()
