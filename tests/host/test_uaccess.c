@@ -223,9 +223,14 @@ END_TEST
 
 static long strncpy_at(uint64_t src, long count)
 {
+	long r;
+
 	memset(kbuf, GUARD, sizeof(kbuf));
 	uaccess_host_kernel(kbuf, count > 0 ? (size_t)count : 0);
-	return strncpy_from_user((char *)kbuf, (const char *)src, count);
+	uaccess_host_reading_only(true);
+	r = strncpy_from_user((char *)kbuf, (const char *)src, count);
+	uaccess_host_reading_only(false);
+	return r;
 }
 
 START_TEST(test_strncpy)

@@ -36,6 +36,14 @@ void uaccess_host_fault_from(uint64_t uva);
 /* uaccess_host_kernel - the kernel buffer the next copies must use. */
 void uaccess_host_kernel(void *buf, size_t len);
 
+/*
+ * uaccess_host_reading_only - the code under test only reads user memory
+ * (strncpy_from_user): a copy whose kernel side is not the test's buffer
+ * (a bounce buffer of the student's own) then counts as a read from user
+ * memory, not as a stray pointer.
+ */
+void uaccess_host_reading_only(bool on);
+
 /* uaccess_host_calls - how many times a simulated routine ran since the reset. */
 unsigned long uaccess_host_calls(void);
 
