@@ -37,6 +37,8 @@ ld-option = $(shell $(LD) --help 2>/dev/null | grep -q -e '$(1)' && echo '$(1)')
 # grub-mkrescue's name: Homebrew prefixes it, Fedora calls it grub2-mkrescue.
 GRUB_MKRESCUE := $(or $(shell tools/toolchain.sh grub-mkrescue),grub-mkrescue)
 GRUB_MODDIR := $(shell tools/toolchain.sh grub-moddir $(GRUB_MKRESCUE))
+# Homebrew's GDB for ELF targets is x86_64-elf-gdb.
+GDB := $(or $(shell tools/toolchain.sh first gdb x86_64-elf-gdb),gdb)
 PYTHON := python3
 QEMU := qemu-system-x86_64
 
@@ -212,9 +214,9 @@ qemu-gdb: run-iso
 	$(Q)$(QEMU_RUN) --gdb $(GDBPORT)
 
 gdb:
-	@$(call need,gdb)
-	@echo "(plain 'gdb' here works too after: echo 'add-auto-load-safe-path $(CURDIR)/.gdbinit' >> ~/.gdbinit)"
-	$(Q)GDBPORT=$(GDBPORT) OBJ=$(OBJ) gdb -q -n -x .gdbinit
+	@$(call need,$(GDB))
+	@echo "(plain '$(GDB)' here works too after: echo 'add-auto-load-safe-path $(CURDIR)/.gdbinit' >> ~/.gdbinit)"
+	$(Q)GDBPORT=$(GDBPORT) OBJ=$(OBJ) $(GDB) -q -n -x .gdbinit
 
 # ---- host unit tests (Check) ---------------------------------------------
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -include tests/host/hostnames.h \
@@ -246,6 +248,13 @@ test: $(ISO) $(HOST_TESTS)
 
 deps:
 	$(Q)tools/deps.sh install
+
+# make distro-check SUITE=bullseye: build and test in a debootstrap chroot of
+# that Debian release (root; cached in /var/cache/pagoda-distro).
+.PHONY: distro-check
+distro-check:
+	@test -n "$(SUITE)" || { echo "usage: make distro-check SUITE=bullseye|bookworm|trixie (as root; tools/distro-check)" >&2; exit 2; }
+	$(Q)tools/distro-check $(SUITE)
 
 # make grade (all labs; in a lab-N tree labs 1..N, later ones "not yet"), make grade LAB=2,
 # make grade-lab2; GRADEFLAGS=--json=FILE etc.
@@ -319,6 +328,7 @@ help:
 	@echo "make handin        pack your lab's files into handin-labN.zip for the autograder"
 	@echo "make format        clang-format your lab's C files (the whole tree in the reference)"
 	@echo "make test          everything CI runs; ends with 'N passed, N failed'"
+	@echo "make distro-check SUITE=trixie   make deps and make test in a chroot of that Debian release (root)"
 	@echo "make compile_commands.json   for clangd"
 	@test -n "$(TREE_LAB)" || echo "staff: make handout LAB=N DEST=DIR [STUB_ALL=1] | make branches DEST=REPO UPTO=N |"
 	@test -n "$(TREE_LAB)" || echo "       make autograder LAB=N | make autograders | make discriminate [LAB=N]   (labs/README.md)"

@@ -79,8 +79,20 @@ os() {
 # tool: Debian package, Fedora package, Homebrew formula.
 package() {
 	case $1 in
-	gcc | cc) set -- build-essential gcc x86_64-elf-gcc ;;
-	ld | objcopy | nm) set -- binutils binutils x86_64-elf-binutils ;;
+	gcc | cc)
+		if [ "$(uname -m)" = x86_64 ]; then
+			set -- build-essential gcc x86_64-elf-gcc
+		else # an arm64 Linux: the cross compiler, found as x86_64-linux-gnu-gcc
+			set -- gcc-x86-64-linux-gnu gcc-x86_64-linux-gnu x86_64-elf-gcc
+		fi
+		;;
+	ld | objcopy | nm)
+		if [ "$(uname -m)" = x86_64 ]; then
+			set -- binutils binutils x86_64-elf-binutils
+		else
+			set -- binutils-x86-64-linux-gnu binutils-x86_64-linux-gnu x86_64-elf-binutils
+		fi
+		;;
 	grub-mkrescue) set -- grub-common grub2-tools-extra x86_64-elf-grub ;;
 	grub-bios) set -- grub-pc-bin grub2-pc-modules x86_64-elf-grub ;;
 	xorriso) set -- xorriso xorriso xorriso ;;
@@ -105,6 +117,12 @@ package() {
 }
 
 missing() {
+	# Cross tools by their plain names: x86_64-elf-gdb is gdb's package.
+	set -- "${1#x86_64-elf-}"
+	set -- "${1#x86_64-linux-gnu-}"
+	case $1 in
+	grub2-mkrescue) set -- grub-mkrescue ;;
+	esac
 	case $1 in
 	cc | gcc)
 		echo "error: no C compiler for x86-64 ELF: neither 'gcc' nor 'x86_64-elf-gcc' nor" \
