@@ -6,7 +6,7 @@ OBJ ?= obj
 V ?= 0
 ifeq ($(V),0)
 Q := @
-quiet = @printf '  %-8s %s\n' $(1) $(2);
+quiet = @printf '  %-8s %s\n' '$(1)' '$(2)';
 else
 Q :=
 quiet =
@@ -18,13 +18,13 @@ endif
 # cross tools x86_64-elf-gcc, x86_64-elf-ld, ... (or x86_64-linux-gnu-*) are
 # used when they are on PATH. TOOLPREFIX=... on the command line overrides.
 ifeq ($(origin TOOLPREFIX),undefined)
-TOOLPREFIX := $(shell tools/toolchain.sh prefix)
+TOOLPREFIX := $(shell sh tools/toolchain.sh prefix)
 endif
 CC := $(TOOLPREFIX)gcc
 LD := $(TOOLPREFIX)ld
 # LLVM's tools stand in for binutils' where only they exist (clang + lld).
-OBJCOPY := $(or $(shell tools/toolchain.sh first $(TOOLPREFIX)objcopy llvm-objcopy),$(TOOLPREFIX)objcopy)
-NM := $(or $(shell tools/toolchain.sh first $(TOOLPREFIX)nm llvm-nm),$(TOOLPREFIX)nm)
+OBJCOPY := $(or $(shell sh tools/toolchain.sh first $(TOOLPREFIX)objcopy llvm-objcopy),$(TOOLPREFIX)objcopy)
+NM := $(or $(shell sh tools/toolchain.sh first $(TOOLPREFIX)nm llvm-nm),$(TOOLPREFIX)nm)
 # The host unit tests run here, so they are built by the native compiler: the
 # CC of the command line (make CC=clang check), else cc when CC is a cross gcc.
 HOSTCC := $(if $(and $(TOOLPREFIX),$(filter-out command line,$(origin CC))),cc,$(CC))
@@ -35,10 +35,10 @@ CC_TARGET := $(if $(CC_IS_CLANG),--target=x86_64-unknown-elf)
 cc-option = $(shell $(CC) $(CC_TARGET) $(1) -Werror -c -x c /dev/null -o /dev/null >/dev/null 2>&1 && echo '$(1)')
 ld-option = $(shell $(LD) --help 2>/dev/null | grep -q -e '$(1)' && echo '$(1)')
 # grub-mkrescue's name: Homebrew prefixes it, Fedora calls it grub2-mkrescue.
-GRUB_MKRESCUE := $(or $(shell tools/toolchain.sh grub-mkrescue),grub-mkrescue)
-GRUB_MODDIR := $(shell tools/toolchain.sh grub-moddir $(GRUB_MKRESCUE))
+GRUB_MKRESCUE := $(or $(shell sh tools/toolchain.sh grub-mkrescue),grub-mkrescue)
+GRUB_MODDIR := $(shell sh tools/toolchain.sh grub-moddir $(GRUB_MKRESCUE))
 # Homebrew's GDB for ELF targets is x86_64-elf-gdb.
-GDB := $(or $(shell tools/toolchain.sh first gdb x86_64-elf-gdb),gdb)
+GDB := $(or $(shell sh tools/toolchain.sh first gdb x86_64-elf-gdb),gdb)
 PYTHON := python3
 QEMU := qemu-system-x86_64
 
@@ -60,7 +60,7 @@ CMDLINE_FIELD := 1024
 TREE_LAB := $(shell sed -n 's/^ *"lab": *\([0-9][0-9]*\).*/\1/p' labs/current.json 2>/dev/null)
 
 # A missing tool stops the build with the package that provides it on this OS.
-need = command -v $(1) >/dev/null 2>&1 || tools/toolchain.sh missing $(1)
+need = command -v $(1) >/dev/null 2>&1 || sh tools/toolchain.sh missing $(1)
 
 KERN_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. \
 	-ffreestanding -fno-pic -fno-pie -fno-stack-protector -fno-common \
@@ -165,8 +165,8 @@ FORCE:
 # to install.
 TOOLCHAIN_ID = $(CC) $(KERN_CFLAGS) | $(USER_CFLAGS) | $(LD) $(KERN_LDFLAGS) | $(USER_LDFLAGS)
 $(OBJ)/toolchain: FORCE
-	@tools/toolchain.sh elf64 $(CC) $(CC_TARGET) || tools/toolchain.sh missing $(if $(findstring clang,$(CC)),clang,cc)
-	@command -v $(LD) >/dev/null 2>&1 || tools/toolchain.sh missing $(if $(findstring lld,$(LD)),ld.lld,ld)
+	@sh tools/toolchain.sh elf64 $(CC) $(CC_TARGET) || sh tools/toolchain.sh missing $(if $(findstring clang,$(CC)),clang,cc)
+	@command -v $(LD) >/dev/null 2>&1 || sh tools/toolchain.sh missing $(if $(findstring lld,$(LD)),ld.lld,ld)
 	@mkdir -p $(@D)
 	@echo '$(TOOLCHAIN_ID)' | cmp -s - $@ || echo '$(TOOLCHAIN_ID)' > $@
 
@@ -179,7 +179,7 @@ $(OBJ)/iso/boot/grub/grub.cfg: Makefile $(OBJ)/user/progs.list
 $(ISO): $(KERNEL) $(OBJ)/iso/boot/grub/grub.cfg $(USER_BINS)
 	@$(call need,$(GRUB_MKRESCUE))
 	@$(call need,xorriso)
-	@test -n "$(GRUB_MODDIR)" || tools/toolchain.sh missing grub-bios
+	@test -n "$(GRUB_MODDIR)" || sh tools/toolchain.sh missing grub-bios
 	$(call quiet,ISO,$@)
 	$(Q)cp $(KERNEL) $(OBJ)/iso/boot/kernel
 	$(Q)rm -rf $(OBJ)/iso/boot/user && mkdir -p $(OBJ)/iso/boot/user
@@ -229,7 +229,7 @@ HOST_TESTS := $(OBJ)/host/check_pagoda
 
 $(HOST_TESTS): $(HOST_LIB_SRCS) $(HOST_KERN_SRCS) $(HOST_TEST_SRCS) $(wildcard tests/host/*.h lib/*.h kern/*.h)
 	@$(call need,pkg-config)
-	@pkg-config --exists check || tools/toolchain.sh missing check
+	@pkg-config --exists check || sh tools/toolchain.sh missing check
 	$(call quiet,HOSTCC,$@)
 	@mkdir -p $(@D)
 	$(Q)$(HOSTCC) $(HOST_CFLAGS) $$(pkg-config --cflags check) -o $@ $(HOST_LIB_SRCS) \
