@@ -227,7 +227,13 @@ HOST_KERN_SRCS := kern/pgtable.c kern/aspace.c kern/elf.c kern/test/lab2_model.c
 HOST_TEST_SRCS := $(wildcard tests/host/*.c)
 HOST_TESTS := $(OBJ)/host/check_pagoda
 
-$(HOST_TESTS): $(HOST_LIB_SRCS) $(HOST_KERN_SRCS) $(HOST_TEST_SRCS) $(wildcard tests/host/*.h lib/*.h kern/*.h)
+# Rewritten when the host compiler or its flags change (make CC=clang check).
+$(OBJ)/host/toolchain: FORCE
+	@mkdir -p $(@D)
+	@echo '$(HOSTCC) $(HOST_CFLAGS)' | cmp -s - $@ || echo '$(HOSTCC) $(HOST_CFLAGS)' > $@
+
+$(HOST_TESTS): $(HOST_LIB_SRCS) $(HOST_KERN_SRCS) $(HOST_TEST_SRCS) $(wildcard tests/host/*.h lib/*.h kern/*.h) \
+		$(OBJ)/host/toolchain
 	@$(call need,pkg-config)
 	@pkg-config --exists check || sh tools/toolchain.sh missing check
 	$(call quiet,HOSTCC,$@)
