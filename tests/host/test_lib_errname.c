@@ -31,8 +31,9 @@ END_TEST
 START_TEST(test_linux_values)
 {
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
-		ck_assert_msg(host_errno(codes[i].name) == codes[i].err, "%s is %d here, %d in Linux",
-			      codes[i].name, host_errno(codes[i].name), codes[i].err);
+		ck_assert_msg(host_errno(codes[i].name) == codes[i].err,
+			      "%s is %d here, %d in Linux", codes[i].name,
+			      host_errno(codes[i].name), codes[i].err);
 }
 END_TEST
 
