@@ -6,16 +6,39 @@ OBJ ?= obj
 V ?= 0
 ifeq ($(V),0)
 Q := @
-quiet = @printf '  %-8s %s\n' $(1) $(2);
+quiet = @printf '  %-8s %s\n' '$(1)' '$(2)';
 else
 Q :=
 quiet =
 endif
 
-CC := gcc
-LD := ld
-OBJCOPY := objcopy
-NM := nm
+# ---- toolchain -------------------------------------------------------------
+# The kernel and user programs are x86-64 ELF. Where the native gcc does not
+# make that (macOS, whose gcc is clang making Mach-O; an arm64 host), the
+# cross tools x86_64-elf-gcc, x86_64-elf-ld, ... (or x86_64-linux-gnu-*) are
+# used when they are on PATH. TOOLPREFIX=... on the command line overrides.
+ifeq ($(origin TOOLPREFIX),undefined)
+TOOLPREFIX := $(shell sh tools/toolchain.sh prefix)
+endif
+CC := $(TOOLPREFIX)gcc
+LD := $(TOOLPREFIX)ld
+# LLVM's tools stand in for binutils' where only they exist (clang + lld).
+OBJCOPY := $(or $(shell sh tools/toolchain.sh first $(TOOLPREFIX)objcopy llvm-objcopy),$(TOOLPREFIX)objcopy)
+NM := $(or $(shell sh tools/toolchain.sh first $(TOOLPREFIX)nm llvm-nm),$(TOOLPREFIX)nm)
+# The host unit tests run here, so they are built by the native compiler: the
+# CC of the command line (make CC=clang check), else cc when CC is a cross gcc.
+HOSTCC := $(if $(and $(TOOLPREFIX),$(filter-out command line,$(origin CC))),cc,$(CC))
+# clang is a cross compiler already: it needs only the target (on macOS its
+# default is Mach-O). It spells some options differently, so those are probed.
+CC_IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -q clang && echo 1)
+CC_TARGET := $(if $(CC_IS_CLANG),--target=x86_64-unknown-elf)
+cc-option = $(shell $(CC) $(CC_TARGET) $(1) -Werror -c -x c /dev/null -o /dev/null >/dev/null 2>&1 && echo '$(1)')
+ld-option = $(shell $(LD) --help 2>/dev/null | grep -q -e '$(1)' && echo '$(1)')
+# grub-mkrescue's name: Homebrew prefixes it, Fedora calls it grub2-mkrescue.
+GRUB_MKRESCUE := $(or $(shell sh tools/toolchain.sh grub-mkrescue),grub-mkrescue)
+GRUB_MODDIR := $(shell sh tools/toolchain.sh grub-moddir $(GRUB_MKRESCUE))
+# Homebrew's GDB for ELF targets is x86_64-elf-gdb.
+GDB := $(or $(shell sh tools/toolchain.sh first gdb x86_64-elf-gdb),gdb)
 PYTHON := python3
 QEMU := qemu-system-x86_64
 
@@ -36,22 +59,26 @@ CMDLINE_FIELD := 1024
 # empty in the staff's reference tree. make check and make format use it.
 TREE_LAB := $(shell sed -n 's/^ *"lab": *\([0-9][0-9]*\).*/\1/p' labs/current.json 2>/dev/null)
 
-# A missing tool stops the build with the Debian package that provides it.
-need = command -v $(1) >/dev/null 2>&1 || { echo "error: '$(1)' is missing: install the Debian package '$(2)' (or run 'make deps')" >&2; exit 1; }
+# A missing tool stops the build with the package that provides it on this OS.
+need = command -v $(1) >/dev/null 2>&1 || sh tools/toolchain.sh missing $(1)
 
 KERN_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. \
 	-ffreestanding -fno-pic -fno-pie -fno-stack-protector -fno-common \
 	-mcmodel=kernel -mno-red-zone -mno-sse -mno-sse2 -mno-mmx -mno-80387 \
 	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
-	-fno-asynchronous-unwind-tables -fno-toplevel-reorder -MMD -MP
+	-fno-asynchronous-unwind-tables -MMD -MP $(CC_TARGET) \
+	$(call cc-option,-fno-toplevel-reorder)
 # MEMVIEW=0 builds a kernel without the memview check after each test (to
 # measure what it costs, or to see which failures only it finds); use its
 # own OBJ= directory.
 MEMVIEW ?= 1
 KERN_CFLAGS += -DMEMVIEW_CHECK=$(MEMVIEW)
-KERN_ASFLAGS := -g -I. -D__ASSEMBLER__ -MMD -MP
+KERN_ASFLAGS := -g -I. -D__ASSEMBLER__ -MMD -MP $(CC_TARGET)
+# binutils 2.39 warns about the kernel's one RWX load segment (boot code
+# writes its page tables); older ones and lld do not know the option.
+LD_NO_RWX_WARN := $(call ld-option,--no-warn-rwx-segments)
 KERN_LDFLAGS := -m elf_x86_64 -nostdlib -z max-page-size=4096 -z noexecstack \
-	--no-warn-rwx-segments -T kern/kernel.ld
+	$(LD_NO_RWX_WARN) -T kern/kernel.ld
 
 KERN_SRCS := $(wildcard kern/*.c kern/*.S lib/*.c) $(sort $(wildcard kern/test/*.c))
 KERN_OBJS := $(patsubst %,$(OBJ)/%.o,$(basename $(KERN_SRCS)))
@@ -62,23 +89,23 @@ RUN_ISO := $(OBJ)/run.iso
 .PHONY: all
 all: $(ISO)
 
-$(OBJ)/kern/%.o: kern/%.c
+$(OBJ)/kern/%.o: kern/%.c $(OBJ)/toolchain
 	$(call quiet,CC,$<)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(KERN_CFLAGS) -c -o $@ $<
 
-$(OBJ)/lib/%.o: lib/%.c
+$(OBJ)/lib/%.o: lib/%.c $(OBJ)/toolchain
 	$(call quiet,CC,$<)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(KERN_CFLAGS) -c -o $@ $<
 
-$(OBJ)/kern/%.o: kern/%.S
+$(OBJ)/kern/%.o: kern/%.S $(OBJ)/toolchain
 	$(call quiet,AS,$<)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(KERN_ASFLAGS) -c -o $@ $<
 
 # Link, then fill the fixed-size .ksyms section in place (kern/ksyms.c).
-$(KERNEL): $(KERN_OBJS) kern/kernel.ld tools/mksyms.py
+$(KERNEL): $(KERN_OBJS) kern/kernel.ld tools/mksyms.py $(OBJ)/toolchain
 	$(call quiet,LD,$@)
 	$(Q)$(LD) $(KERN_LDFLAGS) -o $@.tmp $(KERN_OBJS)
 	$(Q)$(NM) -S --defined-only $@.tmp > $@.nm
@@ -92,30 +119,30 @@ $(KERNEL): $(KERN_OBJS) kern/kernel.ld tools/mksyms.py
 USER_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. -DPAGODA_USER \
 	-ffreestanding -fno-pic -fno-pie -fno-stack-protector -fno-common \
 	-mno-sse -mno-sse2 -mno-mmx -mno-80387 -fno-omit-frame-pointer \
-	-fno-asynchronous-unwind-tables -MMD -MP
+	-fno-asynchronous-unwind-tables -MMD -MP $(CC_TARGET)
 USER_LDFLAGS := -m elf_x86_64 -nostdlib -static -z max-page-size=4096 -z noexecstack \
-	--no-warn-rwx-segments -T user/user.ld
+	$(LD_NO_RWX_WARN) -T user/user.ld
 USER_PROGS := $(sort $(basename $(notdir $(wildcard user/*.c))))
 USER_LIB_OBJS := $(OBJ)/user/lib/crt0.o $(OBJ)/user/lib/ulib.o \
 	$(patsubst lib/%.c,$(OBJ)/user/klib/%.o,$(wildcard lib/*.c))
 USER_BINS := $(addprefix $(OBJ)/user/bin/,$(USER_PROGS))
 
-$(OBJ)/user/%.o: user/%.c
+$(OBJ)/user/%.o: user/%.c $(OBJ)/toolchain
 	$(call quiet,CC,$<)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -c -o $@ $<
 
-$(OBJ)/user/%.o: user/%.S
+$(OBJ)/user/%.o: user/%.S $(OBJ)/toolchain
 	$(call quiet,AS,$<)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -D__ASSEMBLER__ -c -o $@ $<
 
-$(OBJ)/user/klib/%.o: lib/%.c
+$(OBJ)/user/klib/%.o: lib/%.c $(OBJ)/toolchain
 	$(call quiet,CC,$< [user])
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -c -o $@ $<
 
-$(OBJ)/user/bin/%: $(OBJ)/user/%.o $(USER_LIB_OBJS) user/user.ld
+$(OBJ)/user/bin/%: $(OBJ)/user/%.o $(USER_LIB_OBJS) user/user.ld $(OBJ)/toolchain
 	$(call quiet,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(LD) $(USER_LDFLAGS) -o $@ $< $(USER_LIB_OBJS)
@@ -137,6 +164,17 @@ $(OBJ)/user/progs.list: FORCE
 .PHONY: FORCE
 FORCE:
 
+# The tools and flags in use: rewritten when they change, so that a build in
+# an OBJ made by another toolchain (make CC=clang) rebuilds every object. A
+# compiler that cannot make x86-64 ELF code stops the build here, with what
+# to install.
+TOOLCHAIN_ID = $(CC) $(KERN_CFLAGS) | $(USER_CFLAGS) | $(LD) $(KERN_LDFLAGS) | $(USER_LDFLAGS)
+$(OBJ)/toolchain: FORCE
+	@sh tools/toolchain.sh elf64 $(CC) $(CC_TARGET) || sh tools/toolchain.sh missing $(if $(findstring clang,$(CC)),clang,cc)
+	@command -v $(LD) >/dev/null 2>&1 || sh tools/toolchain.sh missing $(if $(findstring lld,$(LD)),ld.lld,ld)
+	@mkdir -p $(@D)
+	@echo '$(TOOLCHAIN_ID)' | cmp -s - $@ || echo '$(TOOLCHAIN_ID)' > $@
+
 # The command-line field must stay the only "multiboot2 /boot/kernel " in the
 # ISO (grading/isocmdline.py); the module lines come after it.
 $(OBJ)/iso/boot/grub/grub.cfg: Makefile $(OBJ)/user/progs.list
@@ -144,14 +182,15 @@ $(OBJ)/iso/boot/grub/grub.cfg: Makefile $(OBJ)/user/progs.list
 	$(Q)printf 'set timeout=0\nset default=0\nmenuentry "Pagoda" {\n  multiboot2 /boot/kernel %-$(CMDLINE_FIELD)s\n%b  boot\n}\n' "" "$(foreach p,$(USER_PROGS),  module2 /boot/user/$(p) $(p)\n)" > $@
 
 $(ISO): $(KERNEL) $(OBJ)/iso/boot/grub/grub.cfg $(USER_BINS)
-	@$(call need,grub-mkrescue,grub-common)
-	@$(call need,xorriso,xorriso)
-	@test -e /usr/lib/grub/i386-pc/multiboot2.mod || { echo "error: GRUB's BIOS modules are missing: install the Debian package 'grub-pc-bin' (or run 'make deps')" >&2; exit 1; }
+	@$(call need,$(GRUB_MKRESCUE))
+	@$(call need,xorriso)
+	@test -n "$(GRUB_MODDIR)" || sh tools/toolchain.sh missing grub-bios
 	$(call quiet,ISO,$@)
 	$(Q)cp $(KERNEL) $(OBJ)/iso/boot/kernel
 	$(Q)rm -rf $(OBJ)/iso/boot/user && mkdir -p $(OBJ)/iso/boot/user
 	$(Q)cp $(USER_BINS) $(OBJ)/iso/boot/user/
-	$(Q)grub-mkrescue -o $@ $(OBJ)/iso --install-modules="multiboot2 normal iso9660 biosdisk" \
+	$(Q)$(GRUB_MKRESCUE) $(if $(filter-out /usr/lib/grub/i386-pc,$(GRUB_MODDIR)),-d $(GRUB_MODDIR)) \
+		-o $@ $(OBJ)/iso --install-modules="multiboot2 normal iso9660 biosdisk" \
 		--locales= --fonts= --themes= >$(OBJ)/grub-mkrescue.log 2>&1 || \
 		{ cat $(OBJ)/grub-mkrescue.log; exit 1; }
 
@@ -166,7 +205,7 @@ QEMU_RUN = $(PYTHON) grading/qemucmd.py run --iso $(RUN_ISO) --cpus $(CPUS) --me
 
 .PHONY: run-iso qemu qemu-nox qemu-gdb gdb
 run-iso: $(ISO)
-	@$(call need,$(QEMU),qemu-system-x86)
+	@$(call need,$(QEMU))
 	$(Q)$(PYTHON) grading/isocmdline.py --env PAGODA_CMDLINE $(ISO) $(RUN_ISO)
 
 qemu: run-iso
@@ -180,15 +219,15 @@ qemu-gdb: run-iso
 	$(Q)$(QEMU_RUN) --gdb $(GDBPORT)
 
 gdb:
-	@$(call need,gdb,gdb)
-	@echo "(plain 'gdb' here works too after: echo 'add-auto-load-safe-path $(CURDIR)/.gdbinit' >> ~/.gdbinit)"
-	$(Q)GDBPORT=$(GDBPORT) OBJ=$(OBJ) gdb -q -n -x .gdbinit
+	@$(call need,$(GDB))
+	@echo "(plain '$(GDB)' here works too after: echo 'add-auto-load-safe-path $(CURDIR)/.gdbinit' >> ~/.gdbinit)"
+	$(Q)GDBPORT=$(GDBPORT) OBJ=$(OBJ) $(GDB) -q -n -x .gdbinit
 
 # make memview: boot with CMDLINE plus memview=dump (and halt without test=) and
 # write $(OBJ)/memview.html, the memory viewer's page (tools/memview.py).
 .PHONY: memview
 memview: $(ISO)
-	@$(call need,$(QEMU),qemu-system-x86)
+	@$(call need,$(QEMU))
 	$(Q)$(PYTHON) tools/memview.py boot --iso $(ISO) --out $(OBJ)/memview.html --mem $(MEM)
 
 # ---- host unit tests (Check) ---------------------------------------------
@@ -201,12 +240,18 @@ HOST_KERN_SRCS := kern/pgtable.c kern/aspace.c kern/elf.c kern/test/lab2_model.c
 HOST_TEST_SRCS := $(wildcard tests/host/*.c)
 HOST_TESTS := $(OBJ)/host/check_pagoda
 
-$(HOST_TESTS): $(HOST_LIB_SRCS) $(HOST_KERN_SRCS) $(HOST_TEST_SRCS) $(wildcard tests/host/*.h lib/*.h kern/*.h)
-	@$(call need,pkg-config,pkg-config)
-	@pkg-config --exists check || { echo "error: the Check library is missing: install the Debian package 'check' (or run 'make deps')" >&2; exit 1; }
+# Rewritten when the host compiler or its flags change (make CC=clang check).
+$(OBJ)/host/toolchain: FORCE
+	@mkdir -p $(@D)
+	@echo '$(HOSTCC) $(HOST_CFLAGS)' | cmp -s - $@ || echo '$(HOSTCC) $(HOST_CFLAGS)' > $@
+
+$(HOST_TESTS): $(HOST_LIB_SRCS) $(HOST_KERN_SRCS) $(HOST_TEST_SRCS) $(wildcard tests/host/*.h lib/*.h kern/*.h) \
+		$(OBJ)/host/toolchain
+	@$(call need,pkg-config)
+	@pkg-config --exists check || sh tools/toolchain.sh missing check
 	$(call quiet,HOSTCC,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(HOST_CFLAGS) $$(pkg-config --cflags check) -o $@ $(HOST_LIB_SRCS) \
+	$(Q)$(HOSTCC) $(HOST_CFLAGS) $$(pkg-config --cflags check) -o $@ $(HOST_LIB_SRCS) \
 		$(HOST_KERN_SRCS) $(HOST_TEST_SRCS) $$(pkg-config --libs check)
 
 # In a lab-N tree the suites of later labs (still stubbed there) do not run.
@@ -217,21 +262,28 @@ check: $(HOST_TESTS)
 # ---- tests, grading --------------------------------------------------------
 .PHONY: test grade handin deps compile_commands.json format clean help
 test: $(ISO) $(HOST_TESTS)
-	@$(call need,$(QEMU),qemu-system-x86)
+	@$(call need,$(QEMU))
 	$(Q)$(PYTHON) grading/selftest.py --obj $(OBJ)
 
 deps:
 	$(Q)tools/deps.sh install
 
+# make distro-check SUITE=bullseye: build and test in a debootstrap chroot of
+# that Debian release (root; cached in /var/cache/pagoda-distro).
+.PHONY: distro-check
+distro-check:
+	@test -n "$(SUITE)" || { echo "usage: make distro-check SUITE=bullseye|bookworm|trixie (as root; tools/distro-check)" >&2; exit 2; }
+	$(Q)tools/distro-check $(SUITE)
+
 # make grade (all labs; in a lab-N tree labs 1..N, later ones "not yet"), make grade LAB=2,
 # make grade-lab2; GRADEFLAGS=--json=FILE etc.
 GRADE_LABS = $(if $(LAB),--lab $(LAB))
 grade: $(ISO)
-	@$(call need,$(QEMU),qemu-system-x86)
+	@$(call need,$(QEMU))
 	$(Q)$(PYTHON) grading/grade.py --obj $(OBJ) --no-build $(GRADE_LABS) $(GRADEFLAGS)
 
 grade-lab%: $(ISO)
-	@$(call need,$(QEMU),qemu-system-x86)
+	@$(call need,$(QEMU))
 	$(Q)$(PYTHON) grading/grade.py --obj $(OBJ) --no-build --lab $* $(GRADEFLAGS)
 
 # make handin: handin-labN.zip with the lab's student files (and answers-labN.txt
@@ -243,7 +295,7 @@ handin:
 SEEDS ?= 20
 .PHONY: soak
 soak: $(ISO)
-	@$(call need,$(QEMU),qemu-system-x86)
+	@$(call need,$(QEMU))
 	$(Q)$(PYTHON) grading/soak.py --obj $(OBJ) --seeds $(SEEDS) $(GRADE_LABS) $(SOAKFLAGS)
 
 # make bench: the manual benchmark tests, not graded: lab 3's copy_from_user
@@ -255,7 +307,7 @@ BENCH_UPTO := $(or $(TREE_LAB),4)
 BENCH_FILTER = grep -E '^TEST (INFO|FAIL|WARNING|SUMMARY)|^pagoda: '
 .PHONY: bench
 bench: $(ISO) $(OBJ)/tools/bench_copy
-	@$(call need,$(QEMU),qemu-system-x86)
+	@$(call need,$(QEMU))
 	$(Q)if [ $(BENCH_UPTO) -lt 3 ]; then \
 		echo "make bench: the benchmarks are lab 3's and lab 4's; this tree is for lab $(BENCH_UPTO)"; fi
 	$(Q)if [ $(BENCH_UPTO) -ge 3 ]; then \
@@ -275,10 +327,10 @@ bench: $(ISO) $(OBJ)/tools/bench_copy
 $(OBJ)/tools/bench_copy: tools/bench_copy.c
 	$(call quiet,HOSTCC,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) -O2 -Wall -Wextra -o $@ $<
+	$(Q)$(HOSTCC) -O2 -Wall -Wextra -o $@ $<
 
 compile_commands.json:
-	@$(call need,bear,bear)
+	@$(call need,bear)
 	$(Q)$(MAKE) clean >/dev/null
 	$(Q)bear -- $(MAKE) $(KERNEL) $(HOST_TESTS)
 
@@ -287,7 +339,7 @@ compile_commands.json:
 # updates conflict. FILES="a.c b.h" picks the files.
 FORMAT_FILES = $(or $(FILES),$(if $(TREE_LAB),$$($(PYTHON) tools/labtree.py files --ext .c,.h),$$(find kern lib user tests -name '*.[ch]')))
 format:
-	@$(call need,clang-format,clang-format)
+	@$(call need,clang-format)
 	$(Q)files="$(FORMAT_FILES)"; test -n "$$files" || { echo "format: no C file to format" >&2; exit 1; }; \
 		clang-format -i $$files && echo "format: $$(echo $$files | wc -w) file(s) formatted"
 
@@ -308,6 +360,7 @@ help:
 	@echo "make handin        pack your lab's files into handin-labN.zip for the autograder"
 	@echo "make format        clang-format your lab's C files (the whole tree in the reference)"
 	@echo "make test          everything CI runs; ends with 'N passed, N failed'"
+	@echo "make distro-check SUITE=trixie   make deps and make test in a chroot of that Debian release (root)"
 	@echo "make compile_commands.json   for clangd"
 	@test -n "$(TREE_LAB)" || echo "staff: make handout LAB=N DEST=DIR [STUB_ALL=1] | make branches DEST=REPO UPTO=N |"
 	@test -n "$(TREE_LAB)" || echo "       make autograder LAB=N | make autograders | make discriminate [LAB=N]   (labs/README.md)"

@@ -6,6 +6,7 @@ counts, which are added in.
   host unit tests (Check)     obj/host/check_pagoda
   kernel image                Multiboot2 header, boot smoke tests boot.*
   grader self-checks          panic / triple fault / hang / failure classified
+  clang                       kernel, user programs, host tests built by clang + lld; lab 1
   GDB                         grading/test_gdb.py drives real GDB against QEMU
   handouts' GDB sessions      grading/test_handout_gdb.py runs each session a handout shows, checks it
   signed lines, attacks       grading/test_integrity.py: forged results score nothing, caps hold
@@ -19,6 +20,7 @@ counts, which are added in.
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -195,6 +197,37 @@ def qemu_wrapper_statuses(tally, obj):
                                                                   out.strip()[-600:]), took)
 
 
+def clang_build(tally, obj):
+    """macOS students have clang as cc: build the kernel, user programs and
+    host tests with clang and lld (without warnings: -Werror) into their own
+    OBJ, run the host tests, and grade lab 1 from that build (the README's
+    `make CC=clang LD=ld.lld grade`, one lab)."""
+    if not (shutil.which("clang") and shutil.which("ld.lld")):
+        print("selftest.clang: clang not installed: skipped (the Debian packages 'clang' "
+              "and 'lld')", flush=True)
+        return
+    clang_obj = os.path.relpath(obj, ROOT) + "-clang"
+    make = ["make", "-s", "CC=clang", "LD=ld.lld", "OBJ=" + clang_obj]
+    rc, out, took = run(make + ["all", "check"], 300, env=gl.make_env())
+    m = re.search(r"(\d+)%: Checks: (\d+), Failures: (\d+), Errors: (\d+)", out)
+    tally.check("clang_build_and_host_tests", rc == 0 and m is not None and m.group(1) == "100",
+                "make CC=clang LD=ld.lld OBJ=%s all check: exit %s\n%s" % (
+                    clang_obj, rc, "\n".join(out.strip().splitlines()[-15:])), took)
+    if rc != 0:
+        return
+    lab = 1 if current_student_lab() is None else None
+    if lab is None:  # a student's tree: their lab 1 may be unfinished
+        rc, out, took = run(make + ["qemu-nox", "CMDLINE=test=boot"], 120, env=gl.make_env())
+        tally.check("clang_boot", rc == 0 and "all selected tests passed" in out,
+                    "\n".join(out.strip().splitlines()[-10:]), took)
+        return
+    rc, out, took = run(make + ["grade", "LAB=%d" % lab], 300, env=gl.make_env())
+    score = re.search(r"^Score: (\d+)/(\d+)$", out, re.M)
+    tally.check("clang_grade_lab%d" % lab, rc == 0 and score is not None and
+                score.group(1) == score.group(2), "\n".join(out.strip().splitlines()[-10:]),
+                took)
+
+
 def script_step(tally, name, cmd, timeout):
     if not os.path.exists(os.path.join(ROOT, cmd[1])):
         return
@@ -237,6 +270,7 @@ def main():
     boot_smoke(tally, grader)
     crash_classes(tally, grader)
     qemu_wrapper_statuses(tally, obj)
+    clang_build(tally, obj)
     script_step(tally, "gdb", [sys.executable, "grading/test_gdb.py", "--obj", args.obj], 180)
     script_step(tally, "handout_gdb", [sys.executable, "grading/test_handout_gdb.py", "--obj",
                                        args.obj], 600)

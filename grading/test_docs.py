@@ -434,6 +434,20 @@ def run_memview_page(cmd, m):
     return not bad, "; ".join(bad)
 
 
+def run_clang_grade(cmd, m):
+    """The clang build grades like GCC's. In obj-clang, the build make test's
+    clang step made, so that obj/ stays GCC's."""
+    if shutil.which("clang") is None or shutil.which("ld.lld") is None:
+        return True, "skipped: clang not installed (the Debian packages 'clang' and 'lld')"
+    return run_grade(cmd + " OBJ=obj-clang", m)
+
+
+def not_runnable_here(reason):
+    def runner(cmd, m):
+        return True, "not runnable here: " + reason
+    return runner
+
+
 def covered_elsewhere(step):
     def runner(cmd, m):
         return True, "run by make test's %s step" % step
@@ -458,6 +472,10 @@ CASES = [
         "make -s obj/host/check_pagoda && CK_FORK=no gdb -q -batch -ex run obj/host/check_pagoda",
         120), r"100%: Checks: \d+, Failures: 0")),
     (r"^make grade( LAB=\d)?$|^make grade-lab\d$", run_grade),
+    (r"^make CC=clang LD=ld\.lld grade$", run_clang_grade),
+    (r"^make distro-check SUITE=\w+$", not_runnable_here(
+        "it needs root, debootstrap, a Debian mirror and 10-15 minutes per release; "
+        "run by hand, results in README.md")),
     (r"^make grade-lab\d GRADEFLAGS=\"--seed (N|\d+)\"$",
      lambda cmd, m: run_grade(cmd.replace("--seed N", "--seed 42"), m)),
     (r"^make grade-lab\d SMP=parallel$", lambda cmd, m: expect(*sh(cmd, 600),

@@ -5,7 +5,7 @@
  * real mode at CS:IP = (TRAMP_PA >> 4):0. The code walks the same road as
  * kern/boot.S - protected mode, PAE, long mode - on a temporary PML4 that
  * maps low memory 1:1 (as boot_pml4 did before kvm_init) and the kernel,
- * then jumps to smp_ap_entry() on the stack the BSP chose.
+ * then calls smp_ap_entry() on the stack the BSP chose.
  *
  * Everything here is position dependent on TRAMP_PA: T(x) is x's address
  * once copied.
@@ -56,7 +56,14 @@ tramp64:
 	movl T(tp_cpu), %edi
 	xorl %ebp, %ebp			/* ends backtraces */
 	movq T(tp_entry), %rax
-	jmp *%rax
+	/*
+	 * A call, not a jump, although smp_ap_entry() never returns: the ABI
+	 * wants rsp + 8 16-byte aligned at a function's entry (tp_stack is
+	 * 16-byte aligned), and compilers rely on it. With a jump, clang's
+	 * code addressed stack arrays 8 bytes off (an "or" for an "add").
+	 */
+	call *%rax
+	ud2
 
 	.balign 8
 tramp_gdt:

@@ -57,8 +57,19 @@ START_TEST(test_string)
 }
 END_TEST
 
+/*
+ * GCC's -Wformat-overflow (here: a NULL %s argument, which Pagoda prints as
+ * "(null)") has no clang counterpart, and clang warns about a pragma that
+ * names a warning it does not know.
+ */
+#ifdef __clang__
+#define IGNORE_FORMAT_OVERFLOW
+#else
+#define IGNORE_FORMAT_OVERFLOW _Pragma("GCC diagnostic ignored \"-Wformat-overflow\"")
+#endif
+
 #pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-overflow"
+IGNORE_FORMAT_OVERFLOW
 START_TEST(test_null_string)
 {
 	const char *null = NULL;
@@ -247,6 +258,12 @@ START_TEST(test_precision_zero)
 }
 END_TEST
 
+/*
+ * The arguments are ints outside the narrow type on purpose: hh and h
+ * convert them (C11 7.21.6.1), which clang's -Wformat flags.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat"
 START_TEST(test_length_char_short)
 {
 	EXPECT_FMT("-56", "%hhd", 200);
@@ -268,6 +285,7 @@ START_TEST(test_length_char_short)
 	EXPECT_FMT("-1 7", "%hhd %d", 255, 7);
 }
 END_TEST
+#pragma GCC diagnostic pop
 
 START_TEST(test_length_long)
 {
@@ -438,7 +456,7 @@ END_TEST
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat"
 #pragma GCC diagnostic ignored "-Wformat-extra-args"
-#pragma GCC diagnostic ignored "-Wformat-overflow"
+IGNORE_FORMAT_OVERFLOW
 START_TEST(test_pagoda_specific)
 {
 	/* %p of NULL prints 0, like %#x (glibc prints "(nil)"). */
