@@ -278,11 +278,19 @@ distro-check:
 # make grade (all labs; in a lab-N tree labs 1..N, later ones "not yet"), make grade LAB=2,
 # make grade-lab2; GRADEFLAGS=--json=FILE etc.
 GRADE_LABS = $(if $(LAB),--lab $(LAB))
-grade: $(ISO)
+grade: $(ISO) graded-host-tests
 	@$(call need,$(QEMU))
 	$(Q)$(PYTHON) grading/grade.py --obj $(OBJ) --no-build $(GRADE_LABS) $(GRADEFLAGS)
 
-grade-lab%: $(ISO)
+# The host tests are graded too; if they do not build (no Check library, or a
+# student's file that builds only in the kernel), only they fail: the grader
+# reads the build's outcome (grading/hosttests.py) rather than a stale binary.
+.PHONY: graded-host-tests
+graded-host-tests:
+	$(Q)mkdir -p $(OBJ); $(MAKE) -s $(HOST_TESTS) >$(OBJ)/host-build.log 2>&1; \
+		$(PYTHON) grading/hosttests.py record $(OBJ) $$? $(OBJ)/host-build.log
+
+grade-lab%: $(ISO) graded-host-tests
 	@$(call need,$(QEMU))
 	$(Q)$(PYTHON) grading/grade.py --obj $(OBJ) --no-build --lab $* $(GRADEFLAGS)
 
