@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Give a built Pagoda ISO another kernel command line without rebuilding it.
+r"""Give a built Pagoda ISO another kernel command line without rebuilding it.
 
 The Makefile writes grub.cfg with a fixed-width command-line field right after
 "multiboot2 /boot/kernel ". ISO 9660 stores file data as is, so the field can
