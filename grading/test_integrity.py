@@ -235,6 +235,10 @@ def attacks(tally, scratch):
     base_out, base, base_score, took = scratch.grade(1, "broken")
     tally.check("baseline_broken_translate_loses_points", base_score < 100,
                 "score %d" % base_score, took)
+    # The host tests' failures say which errors, by name (ck_assert_err).
+    named = re.search(r"returned -\d+ \(E[A-Z0-9]+\), expected -\d+ \(E[A-Z0-9]+\)", base_out)
+    tally.check("host_test_failures_name_errnos", named is not None,
+                "no 'returned -N (ENAME), expected -M (ENAME)' in:\n%s" % base_out[-1500:])
 
     scratch.edit("translate", forge_all(1) + BREAK_TRANSLATE)
     scratch.build()
