@@ -240,6 +240,13 @@ def attacks(tally, scratch):
     tally.check("host_test_failures_name_errnos", named is not None,
                 "no 'returned -N (ENAME), expected -M (ENAME)' in:\n%s" % base_out[-1500:])
 
+    # ... and one made inside a helper names the test's line (check_err.h).
+    site = re.search(r"(test_\w+\.c):(\d+)\b.*\(assertion at tests/host/"
+                     r"(test_\w+\.c):(\d+)\)", base_out)
+    tally.check("host_test_failures_at_test_line",
+                site is not None and site.group(2) != site.group(4),
+                "no 'FILE:LINE ... (assertion at FILE:OTHER)' in:\n%s" % base_out[-1500:])
+
     scratch.edit("translate", forge_all(1) + BREAK_TRANSLATE)
     scratch.build()
     out, scores, score, took = scratch.grade(1, "forged_pass")

@@ -44,8 +44,10 @@ static void teardown(void)
 }
 
 /* translation - pt_translate(va) in as, which must succeed. */
-static struct pt_translation translation(uint64_t va)
+#define translation(...) translation_at(CK_HERE, __VA_ARGS__)
+static struct pt_translation translation_at(CK_SITE, uint64_t va)
 {
+	CK_ENTER;
 	struct pt_translation t;
 	int r = aspace_translate(&as, va, &t);
 
@@ -53,25 +55,31 @@ static struct pt_translation translation(uint64_t va)
 	return t;
 }
 
-static void expect_unmapped(uint64_t va)
+#define expect_unmapped(...) expect_unmapped_at(CK_HERE, __VA_ARGS__)
+static void expect_unmapped_at(CK_SITE, uint64_t va)
 {
+	CK_ENTER;
 	struct pt_translation t;
 
 	ck_assert_err(aspace_translate(&as, va, &t), -ENOENT);
 }
 
-static void expect_map(uint64_t va, paddr_t pa, int level, pte_t flags)
+#define expect_map(...) expect_map_at(CK_HERE, __VA_ARGS__)
+static void expect_map_at(CK_SITE, uint64_t va, paddr_t pa, int level, pte_t flags)
 {
+	CK_ENTER;
 	struct pt_translation t = translation(va);
 
-	ck_assert_uint_eq(t.pa, pa);
+	ck_assert_hex_eq(t.pa, pa);
 	ck_assert_int_eq(t.level, level);
-	ck_assert_uint_eq(t.flags, flags);
+	ck_assert_hex_eq(t.flags, flags);
 }
 
 /* leaf - the leaf entry that maps va. */
-static pte_t leaf(uint64_t va)
+#define leaf(...) leaf_at(CK_HERE, __VA_ARGS__)
+static pte_t leaf_at(CK_SITE, uint64_t va)
 {
+	CK_ENTER;
 	struct pt_cursor c;
 
 	ck_assert_int_eq(pt_walk(as.pml4, va, &c), 0);
@@ -196,7 +204,7 @@ START_TEST(test_alloc_owned_zeroed)
 
 		t = translation(VA + i * PAGE_SIZE);
 		ck_assert_int_eq(t.level, 1);
-		ck_assert_uint_eq(t.flags, PTE_P | PTE_U | PTE_NX);
+		ck_assert_hex_eq(t.flags, PTE_P | PTE_U | PTE_NX);
 		ck_assert(leaf(VA + i * PAGE_SIZE) & AS_PTE_OWNED);
 		ck_assert(simmem_is_allocated(t.pa));
 		bytes = (const uint8_t *)pt_table(t.pa);
@@ -231,7 +239,7 @@ START_TEST(test_unmap_frees_and_prunes)
 	ck_assert_uint_eq(simmem_free_count(), base_free - 1 - 3);
 	ck_assert_int_eq(aspace_unmap(&as, VA + HUGE_1G, PAGE_SIZE), 0);
 	ck_assert_uint_eq(simmem_free_count(), base_free - 1);
-	ck_assert_uint_eq(pt_table(as.pml4)[VA >> 39], 0);
+	ck_assert_hex_eq(pt_table(as.pml4)[VA >> 39], 0);
 	/* Nothing mapped at all: nothing to do. */
 	ck_assert_int_eq(aspace_unmap(&as, 0, USER_TOP), 0);
 }
@@ -251,7 +259,7 @@ START_TEST(test_unmap_split_2m)
 	expect_map(VA + 0x12000, PA + 0x12000, 1, PTE_P | PTE_W);
 	expect_map(VA + HUGE_2M - 1, PA + HUGE_2M - 1, 1, PTE_P | PTE_W);
 	/* The small leaves keep the large one's other bits (A, D, ...), without PS. */
-	ck_assert_uint_eq(leaf(VA) & ~PTE_ADDR_MASK, before & ~PTE_ADDR_MASK & ~PTE_PS);
+	ck_assert_hex_eq(leaf(VA) & ~PTE_ADDR_MASK, before & ~PTE_ADDR_MASK & ~PTE_PS);
 	ck_assert_uint_eq(simmem_free_count(), base_free - 4);
 }
 END_TEST
@@ -270,10 +278,10 @@ START_TEST(test_split_1g_and_pat)
 	expect_map(VA + 5 * HUGE_2M + 3, PA + 5 * HUGE_2M + 3, 2, PTE_P | PTE_W | PTE_NX);
 	expect_map(VA + HUGE_1G - 1, PA + HUGE_1G - 1, 2, PTE_P | PTE_W | PTE_NX);
 	/* 2M leaves keep PAT in bit 12; 4K leaves have it in bit 7. */
-	ck_assert_uint_eq(leaf(VA + 7 * HUGE_2M),
-			  (PA + 7 * HUGE_2M) | (huge & ~PTE_ADDR_MASK) | PTE_PAT_HUGE);
-	ck_assert_uint_eq(leaf(VA + HUGE_2M), (PA + HUGE_2M) | PTE_P | PTE_W | PTE_PCD | PTE_NX |
-						      PTE_D | PTE_A | PTE_PS);
+	ck_assert_hex_eq(leaf(VA + 7 * HUGE_2M),
+			 (PA + 7 * HUGE_2M) | (huge & ~PTE_ADDR_MASK) | PTE_PAT_HUGE);
+	ck_assert_hex_eq(leaf(VA + HUGE_2M), (PA + HUGE_2M) | PTE_P | PTE_W | PTE_PCD | PTE_NX |
+						     PTE_D | PTE_A | PTE_PS);
 	/* The PDPT made by hand, then split 1G -> 2M -> 4K: a PD and a PT more. */
 	ck_assert_uint_eq(simmem_free_count(), base_free - 1 - 1 - 2);
 	ck_assert_int_eq(aspace_unmap(&as, VA, HUGE_1G), 0);
@@ -442,7 +450,7 @@ START_TEST(test_demand_zero)
 	ck_assert_int_eq(aspace_reserve(&as, VA, 2 * PAGE_SIZE, AS_USER), 0);
 	before = simmem_free_count();
 	ck_assert_err(pt_walk(as.pml4, VA, &c), -ENOENT);
-	ck_assert_uint_eq(*c.pte, AS_PTE_LAZY | PTE_U | PTE_NX);
+	ck_assert_hex_eq(*c.pte, AS_PTE_LAZY | PTE_U | PTE_NX);
 	ck_assert_err(aspace_handle_fault(&as, VA + 8, PF_USER | PF_WRITE), -EFAULT);
 	ck_assert_err(aspace_handle_fault(&as, VA + 8, PF_USER | PF_INSTR), -EFAULT);
 	ck_assert_err(aspace_handle_fault(&as, VA + 2 * PAGE_SIZE, 0), -EFAULT);
@@ -454,7 +462,7 @@ START_TEST(test_demand_zero)
 	expect_map(VA + 8, pa + 8, 1, PTE_P | PTE_U | PTE_NX);
 	ck_assert_uint_eq(simmem_free_count(), before - 1);
 	for (int i = 0; i < PT_ENTRIES; i++)
-		ck_assert_uint_eq(pt_table(pa)[i], 0);
+		ck_assert_hex_eq(pt_table(pa)[i], 0);
 	/* Again (another CPU was first): nothing new. */
 	ck_assert_int_eq(aspace_handle_fault(&as, VA, PF_USER), 0);
 	ck_assert_uint_eq(simmem_free_count(), before - 1);
@@ -483,8 +491,8 @@ START_TEST(test_kernel_half_shared)
 	ck_assert_int_eq(aspace_map(k, KMAP_BASE, PA, 2 * PAGE_SIZE, RW | AS_GLOBAL), 0);
 	/* Visible in a space created before the mapping. */
 	ck_assert_int_eq(pt_translate(as.pml4, KMAP_BASE + PAGE_SIZE, &t), 0);
-	ck_assert_uint_eq(t.pa, PA + PAGE_SIZE);
-	ck_assert_uint_eq(t.flags, PTE_P | PTE_W | PTE_NX | PTE_G);
+	ck_assert_hex_eq(t.pa, PA + PAGE_SIZE);
+	ck_assert_hex_eq(t.flags, PTE_P | PTE_W | PTE_NX | PTE_G);
 	ck_assert_int_eq(aspace_unmap(k, KMAP_BASE, 2 * PAGE_SIZE), 0);
 	/* The PD and PT go, the shared PDPT stays, the PML4 entry never changes. */
 	ck_assert_uint_eq(pt_table(k->pml4)[KMAP_BASE >> 39 & 511], pml4e);

@@ -94,7 +94,7 @@ START_TEST(test_good_image)
 	ck_assert_int_eq(parse(), 0);
 	ck_assert_int_eq(img.nsegments, 2);
 	ck_assert_uint_eq(img.entry, TEXT_VA + 0x10);
-	ck_assert_uint_eq(img.seg[0].vaddr, TEXT_VA);
+	ck_assert_hex_eq(img.seg[0].vaddr, TEXT_VA);
 	ck_assert(img.seg[0].exec && !img.seg[0].write);
 	ck_assert_uint_eq(img.seg[1].memsz, 0x800);
 	ck_assert(img.seg[1].write && !img.seg[1].exec);
@@ -125,13 +125,13 @@ START_TEST(test_good_edges)
 END_TEST
 
 /* One case per rule: each starts from the good image and breaks one thing. */
-#define BAD(name, ...)                               \
-	START_TEST(name)                             \
-	{                                            \
-		build_good(3);                       \
-		__VA_ARGS__;                         \
+#define BAD(name, ...)                            \
+	START_TEST(name)                          \
+	{                                         \
+		build_good(3);                    \
+		__VA_ARGS__;                      \
 		ck_assert_err(parse(), -ENOEXEC); \
-	}                                            \
+	}                                         \
 	END_TEST
 
 BAD(test_empty_with_file_bytes, ph[2].offset = FILE_SIZE - 0x10; ph[2].filesz = 1UL << 20)

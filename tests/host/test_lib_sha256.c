@@ -3,6 +3,8 @@
  * RFC 4231 HMAC-SHA-256 test cases (the grader's Python hmac must agree).
  */
 #include <check.h>
+
+#include "tests/host/check_err.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -14,8 +16,10 @@ static void hex(const uint8_t *d, size_t n, char *out)
 		sprintf(out + 2 * i, "%02x", d[i]);
 }
 
-static void check_sha256(const void *msg, size_t n, const char *want)
+#define check_sha256(...) check_sha256_at(CK_HERE, __VA_ARGS__)
+static void check_sha256_at(CK_SITE, const void *msg, size_t n, const char *want)
 {
+	CK_ENTER;
 	uint8_t d[SHA256_DIGEST];
 	char got[2 * SHA256_DIGEST + 1];
 	struct sha256 s;
@@ -27,9 +31,11 @@ static void check_sha256(const void *msg, size_t n, const char *want)
 	ck_assert_str_eq(got, want);
 }
 
-static void check_hmac(const void *key, size_t keylen, const void *msg, size_t n,
-		       const char *want)
+#define check_hmac(...) check_hmac_at(CK_HERE, __VA_ARGS__)
+static void check_hmac_at(CK_SITE, const void *key, size_t keylen, const void *msg, size_t n,
+			  const char *want)
 {
+	CK_ENTER;
 	uint8_t d[SHA256_DIGEST];
 	char got[2 * SHA256_DIGEST + 1];
 

@@ -61,12 +61,14 @@ static pte_t *map(uint64_t va, paddr_t pa, int level, pte_t flags)
 	return e;
 }
 
-static void expect_translation(uint64_t va, paddr_t pa, int level, pte_t flags)
+#define expect_translation(...) expect_translation_at(CK_HERE, __VA_ARGS__)
+static void expect_translation_at(CK_SITE, uint64_t va, paddr_t pa, int level, pte_t flags)
 {
+	CK_ENTER;
 	struct pt_translation t;
 	int r = pt_translate(root, va, &t);
 
-	ck_assert_msg(r == 0, "pt_translate(%#lx) = %d", va, r);
+	ck_assert_msg(r == 0, "pt_translate(%#lx) returned %d (%s), expected 0", va, r, errname(r));
 	ck_assert_msg(t.pa == pa, "pt_translate(%#lx): pa %#lx, expected %#lx", va, t.pa, pa);
 	ck_assert_int_eq(t.level, level);
 	ck_assert_uint_eq(t.size, pt_level_size(level));
@@ -74,8 +76,10 @@ static void expect_translation(uint64_t va, paddr_t pa, int level, pte_t flags)
 		      t.flags, flags);
 }
 
-static void expect_hole(uint64_t va, const pte_t *pte, int level)
+#define expect_hole(...) expect_hole_at(CK_HERE, __VA_ARGS__)
+static void expect_hole_at(CK_SITE, uint64_t va, const pte_t *pte, int level)
 {
+	CK_ENTER;
 	struct pt_cursor c;
 	struct pt_translation t;
 
@@ -85,9 +89,9 @@ static void expect_hole(uint64_t va, const pte_t *pte, int level)
 		ck_assert_ptr_eq(c.pte, pte);
 	ck_assert_err(pt_translate(root, va, &t), -ENOENT);
 	ck_assert_int_eq(t.level, level);
-	ck_assert_uint_eq(t.pa, 0);
+	ck_assert_hex_eq(t.pa, 0);
 	ck_assert_uint_eq(t.size, 0);
-	ck_assert_uint_eq(t.flags, 0);
+	ck_assert_hex_eq(t.flags, 0);
 }
 
 /* ---- Walk and translate --------------------------------------------------------- */
@@ -104,7 +108,7 @@ START_TEST(test_translate_4k)
 	ck_assert_int_eq(pt_walk(root, va + 0x123, &c), 0);
 	ck_assert_ptr_eq(c.pte, e);
 	ck_assert_int_eq(c.level, 1);
-	ck_assert_uint_eq(c.va, va);
+	ck_assert_hex_eq(c.va, va);
 	expect_hole(va + 0x1000, e + 1, 1);
 	expect_hole(va - 0x1000, e - 1, 1);
 }
@@ -124,11 +128,11 @@ START_TEST(test_translate_huge)
 	ck_assert_int_eq(pt_walk(root, va1g + 0x3fffffff, &c), 0);
 	ck_assert_ptr_eq(c.pte, e1g);
 	ck_assert_int_eq(c.level, 3);
-	ck_assert_uint_eq(c.va, va1g); /* canonical, upper half */
+	ck_assert_hex_eq(c.va, va1g); /* canonical, upper half */
 	ck_assert_int_eq(pt_walk(root, va2m + 1, &c), 0);
 	ck_assert_ptr_eq(c.pte, e2m);
-	ck_assert_uint_eq(pte_addr(*e2m, 2), pa2m);
-	ck_assert_uint_eq(pte_addr(*e1g, 3), pa1g);
+	ck_assert_hex_eq(pte_addr(*e2m, 2), pa2m);
+	ck_assert_hex_eq(pte_addr(*e1g, 3), pa1g);
 	ck_assert(pte_is_leaf(*e2m, 2));
 	ck_assert(!pte_is_leaf(*e2m & ~PTE_P, 2));
 }
@@ -222,8 +226,10 @@ END_TEST
 
 /* ---- Walk with create ------------------------------------------------------------ */
 
-static pte_t *expect_create(uint64_t va, int level, size_t tables)
+#define expect_create(...) expect_create_at(CK_HERE, __VA_ARGS__)
+static pte_t *expect_create_at(CK_SITE, uint64_t va, int level, size_t tables)
 {
+	CK_ENTER;
 	size_t before = simmem_free_count();
 	struct pt_cursor c;
 
@@ -233,7 +239,7 @@ static pte_t *expect_create(uint64_t va, int level, size_t tables)
 		      before - simmem_free_count(), tables);
 	ck_assert_int_eq(c.level, level);
 	ck_assert_ptr_eq(c.pte, entry(va, level, 0));
-	ck_assert_uint_eq(c.va, va & ~(pt_level_size(level) - 1));
+	ck_assert_hex_eq(c.va, va & ~(pt_level_size(level) - 1));
 	return c.pte;
 }
 
@@ -262,7 +268,7 @@ START_TEST(test_create_zeroed_permissive)
 		pte_t e = pt_table(table)[idx(va, l)];
 		const pte_t *child;
 
-		ck_assert_uint_eq(e & ~PTE_ADDR_MASK, TABLE_FLAGS);
+		ck_assert_hex_eq(e & ~PTE_ADDR_MASK, TABLE_FLAGS);
 		table = e & PTE_ADDR_MASK;
 		child = pt_table(table);
 		for (unsigned i = 0; i < PT_ENTRIES; i++)
@@ -281,7 +287,7 @@ START_TEST(test_create_keeps_existing_flags)
 	entry(va, 3, PTE_P | PTE_NX);
 	pml4e = entry(va, 4, 0);
 	*expect_create(va, 1, 2) = 0x9000 | PTE_P | PTE_W | PTE_U;
-	ck_assert_uint_eq(*pml4e & ~PTE_ADDR_MASK, PTE_P | PTE_NX);
+	ck_assert_hex_eq(*pml4e & ~PTE_ADDR_MASK, PTE_P | PTE_NX);
 	expect_translation(va, 0x9000, 1, PTE_P | PTE_NX);
 }
 END_TEST
@@ -308,8 +314,10 @@ START_TEST(test_create_huge_in_the_way)
 }
 END_TEST
 
-static void expect_oom(uint64_t va, long budget, paddr_t last_existing)
+#define expect_oom(...) expect_oom_at(CK_HERE, __VA_ARGS__)
+static void expect_oom_at(CK_SITE, uint64_t va, long budget, paddr_t last_existing)
 {
+	CK_ENTER;
 	static pte_t saved[PT_ENTRIES];
 	size_t before = simmem_free_count();
 	struct pt_cursor c;
@@ -379,10 +387,10 @@ START_TEST(test_range_order_and_holes)
 	ck_assert_int_eq(pt_walk_range(root, base, base + 0x400000, &ops, &v), 0);
 	ck_assert_int_eq(v.n, 512 + 1);
 	for (int i = 0; i < 64; i++) {
-		ck_assert_uint_eq(v.c[i].va, base + i * 0x1000UL);
+		ck_assert_hex_eq(v.c[i].va, base + i * 0x1000UL);
 		ck_assert_int_eq(v.c[i].level, 1);
 	}
-	ck_assert_uint_eq(v.last.va, base + 0x200000);
+	ck_assert_hex_eq(v.last.va, base + 0x200000);
 	ck_assert_int_eq(v.last.level, 2);
 	ck_assert(*v.c[3].pte & PTE_P);
 	ck_assert(!(*v.c[4].pte & PTE_P));
@@ -414,13 +422,13 @@ START_TEST(test_range_bounds)
 	/* The whole space: 512 PML4 entries, upper half sign-extended. */
 	ck_assert_int_eq(pt_walk_range(root, 0, 0, &ops, &v), 0);
 	ck_assert_int_eq(v.n, 512);
-	ck_assert_uint_eq(v.c[0].va, 0);
+	ck_assert_hex_eq(v.c[0].va, 0);
 	/* Across the hole: the last lower and the first upper entry. */
 	v = (struct visits){ .stop_at = -1 };
 	ck_assert_int_eq(pt_walk_range(root, USER_TOP - 1, 0xffff800000000001UL, &ops, &v), 0);
 	ck_assert_int_eq(v.n, 2);
-	ck_assert_uint_eq(v.c[0].va, 0x00007f8000000000UL);
-	ck_assert_uint_eq(v.c[1].va, 0xffff800000000000UL);
+	ck_assert_hex_eq(v.c[0].va, 0x00007f8000000000UL);
+	ck_assert_hex_eq(v.c[1].va, 0xffff800000000000UL);
 	v = (struct visits){ .stop_at = -1 };
 	ck_assert_int_eq(pt_walk_range(root, 0x1000, 0x1000, &ops, &v), 0);
 	ck_assert_int_eq(v.n, 0);
@@ -472,8 +480,10 @@ static const char *dump_of_root(void)
 }
 
 /* assert_dump_eq - compare line by line: Check cannot print a whole long dump. */
-static void assert_dump_eq(const char *got, const char *want)
+#define assert_dump_eq(...) assert_dump_eq_at(CK_HERE, __VA_ARGS__)
+static void assert_dump_eq_at(CK_SITE, const char *got, const char *want)
 {
+	CK_ENTER;
 	for (int line = 1; *got || *want; line++) {
 		const char *g = strchr(got, '\n'), *w = strchr(want, '\n');
 		int gl = g ? (int)(g - got) : (int)strlen(got);
@@ -636,8 +646,10 @@ static void random_table(void)
 	sort_leaves();
 }
 
-static void check_random_translations(void)
+#define check_random_translations() check_random_translations_at(CK_HERE)
+static void check_random_translations_at(CK_SITE)
 {
+	CK_ENTER;
 	for (int i = 0; i < nleaves; i++) {
 		uint64_t size = pt_level_size(leaves[i].level);
 		uint64_t off = rng_below(&rng, size);
@@ -657,7 +669,7 @@ static void check_random_translations(void)
 			continue;
 		}
 		ck_assert_int_eq(r, 0);
-		ck_assert_uint_eq(t.pa, l->pa + (linear(va) - l->va));
+		ck_assert_hex_eq(t.pa, l->pa + (linear(va) - l->va));
 	}
 }
 

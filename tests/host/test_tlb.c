@@ -16,6 +16,8 @@
  *    protocol meets real parallelism (the CPUs run on the host's cores).
  */
 #include <check.h>
+
+#include "tests/host/check_err.h"
 #include <stdio.h>
 #include <time.h>
 
@@ -61,8 +63,11 @@ static void remap(enum host_window w, unsigned first, unsigned n)
 }
 
 /* shoot - tlb_shootdown from CPU cpu, which must restore its interrupt flag. */
-static void shoot(int cpu, struct aspace *as, uint64_t va, uint64_t npages, unsigned shift)
+#define shoot(...) shoot_at(CK_HERE, __VA_ARGS__)
+static void shoot_at(CK_SITE, int cpu, struct aspace *as, uint64_t va, uint64_t npages,
+		     unsigned shift)
 {
+	CK_ENTER;
 	host_cpu_enter(cpu);
 	tlb_shootdown(as, va, npages, shift);
 	ck_assert_msg(host_cpu_irqs_on(), "tlb_shootdown left interrupts off on cpu %d", cpu);
@@ -70,8 +75,10 @@ static void shoot(int cpu, struct aspace *as, uint64_t va, uint64_t npages, unsi
 }
 
 /* expect_no_stale - no CPU caches an entry of [first, first + n) other than the current one. */
-static void expect_no_stale(enum host_window w, unsigned first, unsigned n)
+#define expect_no_stale(...) expect_no_stale_at(CK_HERE, __VA_ARGS__)
+static void expect_no_stale_at(CK_SITE, enum host_window w, unsigned first, unsigned n)
 {
+	CK_ENTER;
 	for (int c = 0; c < NCPUS; c++)
 		for (unsigned p = first; p < first + n; p++) {
 			uint64_t v = host_tlb_peek(c, w, p);
@@ -101,14 +108,15 @@ START_TEST(test_targets)
 		      stats(0)->shootdowns);
 	ck_assert_msg(stats(0)->ipi_sent == 1, "cpu 0 sent %lu IPIs, expected 1 (to cpu 2)",
 		      stats(0)->ipi_sent);
-	ck_assert_msg(stats(2)->ipi_received == 1 && stats(2)->requests_served == 1,
-		      "cpu 2 (space loaded) received %lu IPIs and served %lu requests, expected 1 and 1",
-		      stats(2)->ipi_received, stats(2)->requests_served);
+	ck_assert_msg(
+		stats(2)->ipi_received == 1 && stats(2)->requests_served == 1,
+		"cpu 2 (space loaded) received %lu IPIs and served %lu requests, expected 1 and 1",
+		stats(2)->ipi_received, stats(2)->requests_served);
 	for (int c = 1; c < NCPUS; c += 2)
 		ck_assert_msg(stats(c)->ipi_received == 0,
 			      "cpu %d received an IPI but does not have the space loaded", c);
-	ck_assert_msg(stats(0)->invlpg == 1, "the initiator (space loaded) ran %lu invlpg, expected 1",
-		      stats(0)->invlpg);
+	ck_assert_msg(stats(0)->invlpg == 1,
+		      "the initiator (space loaded) ran %lu invlpg, expected 1", stats(0)->invlpg);
 	ck_assert_msg(stats(2)->invlpg == 1, "cpu 2 ran %lu invlpg, expected 1", stats(2)->invlpg);
 
 	/* An initiator without the space loaded still reaches exactly the CPUs that have it. */
@@ -140,14 +148,16 @@ START_TEST(test_batch)
 	remap(HOST_USER, 10, 5);
 	shoot(1, &user_as, PAGE(HOST_USER, 10), 5, PAGE_SHIFT);
 	expect_no_stale(HOST_USER, 10, 5);
-	ck_assert_msg(stats(1)->ipi_sent == NCPUS - 1, "cpu 1 sent %lu IPIs for 5 pages, expected %d",
-		      stats(1)->ipi_sent, NCPUS - 1);
+	ck_assert_msg(stats(1)->ipi_sent == NCPUS - 1,
+		      "cpu 1 sent %lu IPIs for 5 pages, expected %d", stats(1)->ipi_sent,
+		      NCPUS - 1);
 	for (int c = 0; c < NCPUS; c++) {
-		ck_assert_msg(stats(c)->invlpg == 5, "cpu %d ran %lu invlpg for 5 pages, expected 5", c,
-			      stats(c)->invlpg);
+		ck_assert_msg(stats(c)->invlpg == 5,
+			      "cpu %d ran %lu invlpg for 5 pages, expected 5", c, stats(c)->invlpg);
 		if (c != 1)
-			ck_assert_msg(stats(c)->ipi_received == 1, "cpu %d received %lu IPIs, expected 1",
-				      c, stats(c)->ipi_received);
+			ck_assert_msg(stats(c)->ipi_received == 1,
+				      "cpu %d received %lu IPIs, expected 1", c,
+				      stats(c)->ipi_received);
 	}
 }
 END_TEST
@@ -161,12 +171,13 @@ START_TEST(test_ceiling)
 	shoot(0, &user_as, PAGE(HOST_USER, 0), TLB_FLUSH_CEILING, PAGE_SHIFT);
 	expect_no_stale(HOST_USER, 0, 40);
 	for (int c = 0; c < 2; c++)
-		ck_assert_msg(stats(c)->invlpg == TLB_FLUSH_CEILING && stats(c)->full_flush == 0 &&
-				      stats(c)->global_flush == 0,
-			      "%d pages (the ceiling): cpu %d ran %lu invlpg, %lu full and %lu global "
-			      "flushes; expected one invlpg per page",
-			      TLB_FLUSH_CEILING, c, stats(c)->invlpg, stats(c)->full_flush,
-			      stats(c)->global_flush);
+		ck_assert_msg(
+			stats(c)->invlpg == TLB_FLUSH_CEILING && stats(c)->full_flush == 0 &&
+				stats(c)->global_flush == 0,
+			"%d pages (the ceiling): cpu %d ran %lu invlpg, %lu full and %lu global "
+			"flushes; expected one invlpg per page",
+			TLB_FLUSH_CEILING, c, stats(c)->invlpg, stats(c)->full_flush,
+			stats(c)->global_flush);
 
 	touch(0, HOST_USER, 0, 40);
 	touch(1, HOST_USER, 0, 40);
@@ -192,8 +203,9 @@ START_TEST(test_kernel)
 	shoot(1, &kern_as, PAGE(HOST_KERNEL, 3), 1, PAGE_SHIFT);
 	expect_no_stale(HOST_KERNEL, 3, 1);
 	for (int c = 0; c < NCPUS; c++) {
-		ck_assert_msg(stats(c)->invlpg == 1, "kernel page: cpu %d ran %lu invlpg, expected 1",
-			      c, stats(c)->invlpg);
+		ck_assert_msg(stats(c)->invlpg == 1,
+			      "kernel page: cpu %d ran %lu invlpg, expected 1", c,
+			      stats(c)->invlpg);
 		if (c != 1)
 			ck_assert_msg(stats(c)->ipi_received == 1,
 				      "kernel page: cpu %d received %lu IPIs, expected 1", c,
@@ -205,10 +217,11 @@ START_TEST(test_kernel)
 	shoot(2, &kern_as, PAGE(HOST_KERNEL, 0), 40, PAGE_SHIFT);
 	expect_no_stale(HOST_KERNEL, 0, 40);
 	for (int c = 0; c < NCPUS; c++)
-		ck_assert_msg(stats(c)->global_flush == 1 && stats(c)->full_flush == 0,
-			      "40 kernel pages: cpu %d ran %lu global and %lu CR3 flushes, expected "
-			      "one global flush (a CR3 reload keeps global entries)",
-			      c, stats(c)->global_flush, stats(c)->full_flush);
+		ck_assert_msg(
+			stats(c)->global_flush == 1 && stats(c)->full_flush == 0,
+			"40 kernel pages: cpu %d ran %lu global and %lu CR3 flushes, expected "
+			"one global flush (a CR3 reload keeps global entries)",
+			c, stats(c)->global_flush, stats(c)->full_flush);
 }
 END_TEST
 
@@ -296,9 +309,9 @@ static void stress_cpu(int cpu, void *p)
 		 * 0 writes the next one's).
 		 */
 		if (cpu == 0)
-			st->more[done & 1] = done + 1 < STRESS_MAX &&
-					     (done + 1 < STRESS_MIN ||
-					      elapsed_ns(&st->start) < STRESS_NS);
+			st->more[done & 1] =
+				done + 1 < STRESS_MAX &&
+				(done + 1 < STRESS_MIN || elapsed_ns(&st->start) < STRESS_NS);
 		/* All at once: initiators that target each other, with interrupts off. */
 		host_cpu_barrier();
 		more = st->more[done & 1];
@@ -315,10 +328,11 @@ static void stress_cpu(int cpu, void *p)
 				uint64_t v = host_tlb_peek(c, w, q);
 
 				if (v && v != host_pte_get(w, q))
-					host_cpu_fail("tlb_shootdown(%s, %#lx, %u pages) returned, but cpu %d "
-						      "still caches the old translation of %#lx",
-						      w == HOST_USER ? "user space" : "kernel space",
-						      host_va(w, first), n, c, host_va(w, q));
+					host_cpu_fail(
+						"tlb_shootdown(%s, %#lx, %u pages) returned, but cpu %d "
+						"still caches the old translation of %#lx",
+						w == HOST_USER ? "user space" : "kernel space",
+						host_va(w, first), n, c, host_va(w, q));
 			}
 		if (!more) {
 			done++;

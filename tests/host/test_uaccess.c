@@ -14,6 +14,8 @@
  */
 #include <check.h>
 
+#include "tests/host/check_err.h"
+
 #include "kern/trap.h"
 #include "kern/x86.h"
 #include "lib/errno.h"
@@ -99,7 +101,8 @@ START_TEST(test_access_ok)
 		if (i % 8 < 4)
 			len %= 0x20000;
 		if (access_ok((const void *)p, len) != model_ok(p, len))
-			ck_abort_msg("access_ok(%#lx, %#lx) returned %d", p, len, !model_ok(p, len));
+			ck_abort_msg("access_ok(%#lx, %#lx) returned %d", p, len,
+				     !model_ok(p, len));
 	}
 }
 END_TEST
@@ -114,17 +117,22 @@ static size_t from_user(uint64_t src, size_t n)
 }
 
 /* kbuf after copy_from_user(src, n) returned left: user bytes, zeroed tail, untouched after. */
-static void expect_from(uint64_t src, size_t n, size_t left)
+#define expect_from(...) expect_from_at(CK_HERE, __VA_ARGS__)
+static void expect_from_at(CK_SITE, uint64_t src, size_t n, size_t left)
 {
+	CK_ENTER;
 	for (size_t i = 0; i < sizeof(kbuf); i++) {
 		uint8_t want = i >= n ? GUARD : i < n - left ? uaccess_host_byte(src + i) : 0;
 
 		/* Not ck_assert per byte: each one costs a message to the parent process. */
 		if (kbuf[i] != want)
-			ck_abort_msg("copy_from_user(dst, %#lx, %zu) returned %zu: dst[%zu] is %#x, "
-				     "expected %#x (%s)", src, n, left, i, kbuf[i], want,
-				     i >= n ? "written past dst + n" :
-				     i < n - left ? "a copied byte" : "the uncopied tail must be zeroed");
+			ck_abort_msg(
+				"copy_from_user(dst, %#lx, %zu) returned %zu: dst[%zu] is %#x, "
+				"expected %#x (%s)",
+				src, n, left, i, kbuf[i], want,
+				i >= n	     ? "written past dst + n" :
+				i < n - left ? "a copied byte" :
+					       "the uncopied tail must be zeroed");
 	}
 }
 
@@ -154,22 +162,28 @@ START_TEST(test_copy)
 			uaccess_host_reset(UBASE, ULEN);
 			uaccess_host_fault_from(u + k);
 			left = from_user(u, n);
-			ck_assert_msg(left == n - k,
-				      "copy_from_user of %zu bytes, the byte at %zu faults: returned %zu, "
-				      "expected %zu", n, k, left, n - k);
+			ck_assert_msg(
+				left == n - k,
+				"copy_from_user of %zu bytes, the byte at %zu faults: returned %zu, "
+				"expected %zu",
+				n, k, left, n - k);
 			expect_from(u, n, left);
 
 			memset(kbuf, 0x3c, sizeof(kbuf));
 			uaccess_host_kernel(kbuf, n);
 			left = copy_to_user((void *)u, kbuf, n);
-			ck_assert_msg(left == n - k,
-				      "copy_to_user of %zu bytes, the byte at %zu faults: returned %zu, "
-				      "expected %zu", n, k, left, n - k);
+			ck_assert_msg(
+				left == n - k,
+				"copy_to_user of %zu bytes, the byte at %zu faults: returned %zu, "
+				"expected %zu",
+				n, k, left, n - k);
 			for (size_t i = 0; i < n; i++)
-				if (*uaccess_host_mem(u + i) != (i < k ? 0x3c : uaccess_host_byte(u + i)))
-					ck_abort_msg("copy_to_user of %zu bytes, the byte at %zu faults: "
-						     "user byte %zu %s", n, k, i,
-						     i < k ? "not written" : "written");
+				if (*uaccess_host_mem(u + i) !=
+				    (i < k ? 0x3c : uaccess_host_byte(u + i)))
+					ck_abort_msg(
+						"copy_to_user of %zu bytes, the byte at %zu faults: "
+						"user byte %zu %s",
+						n, k, i, i < k ? "not written" : "written");
 		}
 	}
 
@@ -190,13 +204,15 @@ START_TEST(test_copy)
 			ck_assert_msg(copy_to_user((void *)bad[i], kbuf, 16) == 16,
 				      "copy_to_user(%#lx, src, 16) did not return 16", bad[i]);
 			ck_assert_msg(uaccess_host_calls() == calls,
-				      "a copy with the bad address %#lx reached __uaccess_copy", bad[i]);
+				      "a copy with the bad address %#lx reached __uaccess_copy",
+				      bad[i]);
 		}
 	}
 	/* A length that wraps around. */
 	ck_assert_uint_eq(from_user(UBASE, 0), 0);
 	uaccess_host_kernel(kbuf, 16);
-	ck_assert_uint_eq(copy_to_user((void *)UBASE, kbuf, ~0UL - UBASE + 0x10), ~0UL - UBASE + 0x10);
+	ck_assert_uint_eq(copy_to_user((void *)UBASE, kbuf, ~0UL - UBASE + 0x10),
+			  ~0UL - UBASE + 0x10);
 
 	/* Over UACCESS_SIZE_MAX: returned at once, nothing touched, dst not zeroed. */
 	{
@@ -207,13 +223,14 @@ START_TEST(test_copy)
 		for (int i = 0; i < 2; i++) {
 			memset(kbuf, GUARD, sizeof(kbuf));
 			uaccess_host_kernel(kbuf, sizeof(kbuf));
-			ck_assert_uint_eq(copy_from_user(kbuf, (const void *)UBASE, huge[i]), huge[i]);
+			ck_assert_uint_eq(copy_from_user(kbuf, (const void *)UBASE, huge[i]),
+					  huge[i]);
 			ck_assert_uint_eq(copy_to_user((void *)UBASE, kbuf, huge[i]), huge[i]);
 			for (size_t j = 0; j < sizeof(kbuf); j++)
 				if (kbuf[j] != GUARD)
 					ck_abort_msg("size %#zx: dst[%zu] changed", huge[i], j);
-			ck_assert_msg(uaccess_host_calls() == calls, "size %#zx reached __uaccess_copy",
-				      huge[i]);
+			ck_assert_msg(uaccess_host_calls() == calls,
+				      "size %#zx reached __uaccess_copy", huge[i]);
 		}
 	}
 }
@@ -246,8 +263,10 @@ START_TEST(test_strncpy)
 	ck_assert_msg(memcmp(kbuf, "hello", 6) == 0, "dst does not hold \"hello\" and its NUL");
 
 	r = strncpy_at(top + 10, 3);
-	ck_assert_msg(r == 3, "strncpy_from_user(\"hello\", 3): no NUL within 3 bytes, returned %ld, "
-		      "expected 3 (count)", r);
+	ck_assert_msg(r == 3,
+		      "strncpy_from_user(\"hello\", 3): no NUL within 3 bytes, returned %ld, "
+		      "expected 3 (count)",
+		      r);
 	r = strncpy_at(top + 10, 6);
 	ck_assert_msg(r == 5, "strncpy_from_user(\"hello\", 6) returned %ld, expected 5", r);
 
@@ -264,17 +283,23 @@ START_TEST(test_strncpy)
 	/* The last bytes below USER_MAX: a NUL on the very last one is fine... */
 	*uaccess_host_mem(USER_MAX - 1) = 0;
 	r = strncpy_at(USER_MAX - 5, 100);
-	ck_assert_msg(r == 4, "a string whose NUL is the last byte below USER_MAX: returned %ld, "
-		      "expected 4", r);
+	ck_assert_msg(r == 4,
+		      "a string whose NUL is the last byte below USER_MAX: returned %ld, "
+		      "expected 4",
+		      r);
 	/* ...no NUL before USER_MAX is not a string, even though count goes further... */
 	*uaccess_host_mem(USER_MAX - 1) = 'x';
 	r = strncpy_at(USER_MAX - 5, 100);
-	ck_assert_msg(r == -EFAULT, "no NUL before USER_MAX (count 100): returned %ld, expected "
-		      "-EFAULT", r);
+	ck_assert_msg(r == -EFAULT,
+		      "no NUL before USER_MAX (count 100): returned %ld, expected "
+		      "-EFAULT",
+		      r);
 	/* ...but with count ending exactly at USER_MAX it is "no NUL within count". */
 	r = strncpy_at(USER_MAX - 5, 5);
-	ck_assert_msg(r == 5, "no NUL within count 5, which ends at USER_MAX: returned %ld, "
-		      "expected 5", r);
+	ck_assert_msg(r == 5,
+		      "no NUL within count 5, which ends at USER_MAX: returned %ld, "
+		      "expected 5",
+		      r);
 
 	/* Not user addresses at all: never reach the raw routine. */
 	{
@@ -283,8 +308,10 @@ START_TEST(test_strncpy)
 
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			r = strncpy_at(bad[i], 16);
-			ck_assert_msg(r == -EFAULT, "strncpy_from_user(%#lx, 16) returned %ld, expected "
-				      "-EFAULT", bad[i], r);
+			ck_assert_msg(r == -EFAULT,
+				      "strncpy_from_user(%#lx, 16) returned %ld, expected "
+				      "-EFAULT",
+				      bad[i], r);
 		}
 		ck_assert_msg(uaccess_host_calls() == calls,
 			      "strncpy_from_user handed an address at or above USER_MAX to "
@@ -316,14 +343,18 @@ static void fill_extable(uint64_t seed)
 }
 
 /* Does some handler registered for vector resume a kernel fault at INSN(i) at its fixup? */
-static bool handled(int vector, int i)
+#define handled(...) handled_at(CK_HERE, __VA_ARGS__)
+static bool handled_at(CK_SITE, int vector, int i)
 {
+	CK_ENTER;
 	for (int k = 0; k < 4 && host_fault_handler(vector, k); k++) {
 		struct trapframe tf = { .rip = INSN(i), .cs = 0x08, .vector = (uint64_t)vector };
 
 		if (host_fault_handler(vector, k)(&tf)) {
-			ck_assert_msg(tf.rip == FIXUP(i), "vector %d: a handler returned true but rip is "
-				      "%#lx, not the fixup %#lx", vector, tf.rip, FIXUP(i));
+			ck_assert_msg(tf.rip == FIXUP(i),
+				      "vector %d: a handler returned true but rip is "
+				      "%#lx, not the fixup %#lx",
+				      vector, tf.rip, FIXUP(i));
 			return true;
 		}
 	}
@@ -340,8 +371,8 @@ START_TEST(test_fixup)
 	uaccess_init();
 	ck_assert_uint_eq(extable_size(), HOST_EXTABLE_N);
 	for (int i = 0; i < HOST_EXTABLE_N; i++)
-		ck_assert_msg(__extable_start[i].insn == INSN(i), "extable_init: entry %d is %#lx", i,
-			      __extable_start[i].insn);
+		ck_assert_msg(__extable_start[i].insn == INSN(i), "extable_init: entry %d is %#lx",
+			      i, __extable_start[i].insn);
 	for (int i = 0; i < HOST_EXTABLE_N; i++) {
 		const struct extable_entry *e = extable_search(INSN(i));
 
@@ -355,9 +386,9 @@ START_TEST(test_fixup)
 	before = extable_fixups();
 	tf = (struct trapframe){ .rip = INSN(5), .cs = 0x08, .vector = T_PGFLT };
 	ck_assert_msg(uaccess_fault_handler(&tf), "uaccess_fault_handler declined a kernel #PF at "
-		      "an instruction with a table entry");
-	ck_assert_msg(tf.rip == FIXUP(5), "uaccess_fault_handler: rip %#lx, expected the fixup %#lx",
-		      tf.rip, FIXUP(5));
+						  "an instruction with a table entry");
+	ck_assert_msg(tf.rip == FIXUP(5),
+		      "uaccess_fault_handler: rip %#lx, expected the fixup %#lx", tf.rip, FIXUP(5));
 	ck_assert_uint_eq(extable_fixups(), before + 1);
 	tf = (struct trapframe){ .rip = INSN(5) + 2, .cs = 0x08, .vector = T_PGFLT };
 	ck_assert_msg(!uaccess_fault_handler(&tf) && tf.rip == INSN(5) + 2,
@@ -370,7 +401,7 @@ START_TEST(test_fixup)
 	/* Registered for both vectors a bad user pointer raises. */
 	ck_assert_msg(handled(T_PGFLT, 3), "no handler registered for #PF resumes at the fixup");
 	ck_assert_msg(handled(T_GPFLT, 3), "no handler registered for #GP resumes at the fixup "
-		      "(a non-canonical user pointer raises #GP)");
+					   "(a non-canonical user pointer raises #GP)");
 
 	/* Two entries for one instruction are a bug in the kernel: extable_init panics. */
 	fill_extable(8);
@@ -395,12 +426,14 @@ START_TEST(test_protect)
 		host_cpu_reset(1, smep, smap);
 		uaccess_init_cpu();
 		cr4 = read_cr4();
-		ck_assert_msg(!host_cpu_bad_cr4(), "CPUID: SMEP %s, SMAP %s: uaccess_init_cpu set a CR4 "
-			      "bit the CPU does not have (QEMU's TCG hangs)", smep ? "yes" : "no",
-			      smap ? "yes" : "no");
+		ck_assert_msg(!host_cpu_bad_cr4(),
+			      "CPUID: SMEP %s, SMAP %s: uaccess_init_cpu set a CR4 "
+			      "bit the CPU does not have (QEMU's TCG hangs)",
+			      smep ? "yes" : "no", smap ? "yes" : "no");
 		ck_assert_msg(!smep || (cr4 & CR4_SMEP), "SMEP available but not turned on");
 		ck_assert_msg(!smap || (cr4 & CR4_SMAP), "SMAP available but not turned on");
-		ck_assert_msg(cr4 & CR4_PAE && cr4 & CR4_PGE, "uaccess_init_cpu cleared other CR4 bits");
+		ck_assert_msg(cr4 & CR4_PAE && cr4 & CR4_PGE,
+			      "uaccess_init_cpu cleared other CR4 bits");
 		ck_assert_msg(read_cr0() & CR0_WP, "CR0.WP is clear after uaccess_init_cpu");
 		ck_assert_msg(read_cr0() & CR0_PG, "uaccess_init_cpu cleared CR0.PG");
 	}
@@ -414,8 +447,9 @@ Suite *uaccess_suite(void)
 		const char *name;
 		const TTest *test;
 	} cases[] = {
-		{ "access_ok", test_access_ok }, { "copy", test_copy }, { "strncpy", test_strncpy },
-		{ "fixup", test_fixup },	 { "protect", test_protect },
+		{ "access_ok", test_access_ok }, { "copy", test_copy },
+		{ "strncpy", test_strncpy },	 { "fixup", test_fixup },
+		{ "protect", test_protect },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
