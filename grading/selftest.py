@@ -15,6 +15,7 @@ counts, which are added in.
   documented commands         grading/test_docs.py runs each one the README and handouts show
   course repository           grading/test_course.py: publish, clone, lab 1, move on to lab 2
   SMP determinism             lab 4 graded twice with one seed, once on one host core
+  each test alone             grading/alone.py: every graded kernel test booted on its own passes
   labs                        labs/mklab.py check, grading/discriminate.py
 """
 import argparse
@@ -298,6 +299,9 @@ def main():
                      "--no-build", "--quiet"], 600)
     if 4 in gl.available_labs() and (student_lab is None or student_lab > 4):
         smp_determinism(tally, obj)
+    if student_lab is None:
+        script_step(tally, "alone", [sys.executable, "grading/alone.py", "--obj", args.obj],
+                    600)
     if not args.quick:
         script_step(tally, "discriminate", [sys.executable, "grading/discriminate.py"], 3000)
     print("selftest: %.1fs in all" % (time.time() - start))
