@@ -375,29 +375,32 @@ help:
 
 # ---- staff only: lab trees, graders' discrimination, autograder (labs/README.md) ----
 MKLAB := labs/mklab.py
+# HINTS=brief: stub comments keep the contract and the handout reference but
+# not the design hint (for courses where students design the mechanism).
+HINTS_FLAG = $(if $(HINTS),--hints $(HINTS))
 staff_only = @test -f $(MKLAB) || { echo "error: 'make $@' needs the staff's reference tree (labs/mklab.py is not in a lab tree)" >&2; exit 1; }
 
 .PHONY: handout branches autograder autograders discriminate
 handout:
 	$(staff_only)
-	@test -n "$(LAB)" -a -n "$(DEST)" || { echo "usage: make handout LAB=N DEST=DIR [STUB_ALL=1]" >&2; exit 1; }
-	$(Q)$(PYTHON) $(MKLAB) handout --lab $(LAB) --dest $(DEST) $(if $(filter 1,$(STUB_ALL)),--stub-all)
+	@test -n "$(LAB)" -a -n "$(DEST)" || { echo "usage: make handout LAB=N DEST=DIR [STUB_ALL=1] [HINTS=brief]" >&2; exit 1; }
+	$(Q)$(PYTHON) $(MKLAB) handout --lab $(LAB) --dest $(DEST) $(if $(filter 1,$(STUB_ALL)),--stub-all) $(HINTS_FLAG)
 
 branches:
 	$(staff_only)
 	@test -n "$(DEST)" -a -n "$(UPTO)" || { echo "usage: make branches DEST=REPO UPTO=N (add or update branches lab1..labN only)" >&2; exit 1; }
-	$(Q)$(PYTHON) $(MKLAB) branches --dest $(DEST) --upto $(UPTO)
+	$(Q)$(PYTHON) $(MKLAB) branches --dest $(DEST) --upto $(UPTO) $(HINTS_FLAG)
 
 # One lab per bundle: a bundle holds the lab-N student tree only, so it can grade
 # nothing else and holds no solution of lab N or later.
 autograder:
 	$(staff_only)
 	@test -n "$(LAB)" || { echo "usage: make autograder LAB=N (one Gradescope bundle per lab, obj/autograder-labN.zip); make autograders makes one for every lab" >&2; exit 1; }
-	$(Q)$(PYTHON) grading/autograder/mkbundle.py --lab $(LAB) --out $(OBJ)/autograder-lab$(LAB).zip
+	$(Q)$(PYTHON) grading/autograder/mkbundle.py --lab $(LAB) --out $(OBJ)/autograder-lab$(LAB).zip $(HINTS_FLAG)
 
 autograders:
 	$(staff_only)
-	$(Q)$(PYTHON) grading/autograder/mkbundle.py --all --outdir $(OBJ)
+	$(Q)$(PYTHON) grading/autograder/mkbundle.py --all --outdir $(OBJ) $(HINTS_FLAG)
 
 discriminate:
 	$(staff_only)

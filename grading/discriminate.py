@@ -13,6 +13,12 @@ boot for the whole run). Checks, for every lab N with a manifest:
   labN.stub          the generated lab-N student tree builds without warnings, boots,
                      scores full marks on every lab < N and passes no lab-N test
                      (random seed)
+  labN.brief         the HINTS=brief lab-N tree builds without warnings, its student files
+                     differ from the stub's in stub comments only, no design hint is left
+  labN.milestone.K   the lab-N tree with exercises 1..K done (mklab --upto-step K) passes
+                     exactly the tests the manifest's milestone K promises (the handout's
+                     "after step K" list), on the random seed. The last step's milestone
+                     (every test) is the reference check.
   labN.variant.NAME  the reference plus labs/labN/variants/NAME.patch (a correct
                      design other than the reference) scores full marks on every seed
   labN.bug.NAME      the reference plus labs/labN/bugs/NAME.patch builds and loses
@@ -135,6 +141,33 @@ def grade_seed(tree, lab, seed, limit, only=None):
             for e in report.entries}
 
 
+def overlay(src, dest):
+    """Write src's files over dest where their content differs (make then
+    rebuilds only those) and remove dest's source files that src lacks."""
+    for dirpath, dirnames, filenames in os.walk(src):
+        rel = os.path.relpath(dirpath, src)
+        os.makedirs(os.path.join(dest, rel), exist_ok=True)
+        for f in filenames:
+            a, b = os.path.join(dirpath, f), os.path.join(dest, rel, f)
+            with open(a, "rb") as fa:
+                data = fa.read()
+            try:
+                with open(b, "rb") as fb:
+                    same = fb.read() == data
+            except OSError:
+                same = False
+            if not same:
+                shutil.copy2(a, b)
+                os.utime(b)  # newer than every object built from the old one
+    for dirpath, dirnames, filenames in os.walk(dest):
+        rel = os.path.relpath(dirpath, dest)
+        if rel == "obj" or rel.startswith("obj" + os.sep):
+            continue
+        for f in filenames:
+            if not os.path.exists(os.path.join(src, rel, f)):
+                os.remove(os.path.join(dirpath, f))
+
+
 def lab_results(results, manifest, mklab):
     names = mklab.test_names(manifest)
     missing = [n for n in names if n not in results]
@@ -156,6 +189,8 @@ class Discriminator:
         self.passed = self.failed = 0
         self.pairs = {}
         self.seeds = list(dict.fromkeys(list(args.fixed_seeds) + [args.seed]))
+        self.regions = []     # every marked region of the source (set by main)
+        self.stub_built = {}  # lab: Event, set once the lab's stub tree is built (or failed)
 
     def report(self, name, ok, elapsed, detail):
         with self.lock:
@@ -212,14 +247,70 @@ class Discriminator:
         tree = self.patched_tree("lab%d-variant-%s" % (lab, name), patch)
         return "full marks: " + self.full_marks(tree, lab, "the variant")
 
-    def check_stub(self, lab):
-        tree = os.path.join(self.scratch, "lab%d-stub" % lab)
+    def generated_tree(self, lab, name, **kw):
+        """A generated lab-lab tree (mklab handout with kw), built without
+        warnings. Other than the stub, it starts from a copy of the built stub
+        tree with the files that differ written over it: only they recompile."""
+        tree = os.path.join(self.scratch, "lab%d-%s" % (lab, name))
+        stub = os.path.join(self.scratch, "lab%d-stub" % lab)
         try:
-            self.mklab.generate(self.args.source, tree, lab,
-                                include_untracked=self.args.include_untracked, quiet=True)
+            if name == "stub":
+                self.mklab.generate(self.args.source, tree, lab, quiet=True,
+                                    include_untracked=self.args.include_untracked)
+            else:
+                self.stub_built.setdefault(lab, threading.Event()).wait(BUILD_TIMEOUT)
+                fresh = tree + ".gen"
+                self.mklab.generate(self.args.source, fresh, lab, quiet=True,
+                                    include_untracked=self.args.include_untracked, **kw)
+                if os.path.isdir(os.path.join(stub, "obj")):
+                    shutil.copytree(stub, tree, symlinks=True,
+                                    ignore=lambda d, names: ["discriminate", "grade"]
+                                    if os.path.basename(d) == "obj" else [])
+                    overlay(fresh, tree)
+                    shutil.rmtree(fresh)
+                else:  # the stub check is not in this run, or its build failed
+                    os.rename(fresh, tree)
         except self.mklab.LabError as e:
             raise CheckFailed("mklab handout failed:\n" + tail(str(e)))
-        build(tree, no_warnings=True)
+        try:
+            build(tree, no_warnings=True)
+        finally:
+            if name == "stub":
+                self.stub_built.setdefault(lab, threading.Event()).set()
+        return tree
+
+    def check_brief(self, lab):
+        """The HINTS=brief tree: the stub with other comments, so it builds from
+        the stub's build without warnings and its code is the stub's (its grade
+        is the stub's: not graded again); no design hint is left in it."""
+        tree = self.generated_tree(lab, "brief", hints="brief")
+        stub = os.path.join(self.scratch, "lab%d-stub" % lab)
+        files = self.manifests[lab]["student_files"]
+        hints = [r.hint for r in self.regions if r.lab >= lab]
+        problems = []
+        for f in files:
+            with open(os.path.join(tree, f)) as fb:
+                brief = fb.read()
+            for h in hints:
+                design = self.mklab.SECTION_RE.split(h)[0].strip(" (;,")
+                if len(design) > 12 and design in brief:
+                    problems.append("%s still holds the design hint %r" % (f, design))
+            if os.path.exists(os.path.join(stub, f)):
+                with open(os.path.join(stub, f)) as fs:
+                    full = fs.read()
+                code = [(a, b) for a, b in zip(full.splitlines(), brief.splitlines())
+                        if a != b and not (a.strip().startswith("/* LAB") and
+                                           b.strip().startswith("/* LAB"))]
+                if code or len(full.splitlines()) != len(brief.splitlines()):
+                    problems.append("%s differs from the stub in more than its stub comments"
+                                    % f)
+        if problems:
+            raise CheckFailed("; ".join(problems))
+        return "builds without warnings; %d student file(s): stub code, no design hints" \
+            % len(files)
+
+    def check_stub(self, lab):
+        tree = self.generated_tree(lab, "stub")
         earlier = [l for l in sorted(self.manifests) if l < lab]
         allres = grade(tree, earlier + [lab], self.args.seed)
         problems = []
@@ -236,6 +327,25 @@ class Discriminator:
             raise CheckFailed("; ".join(problems))
         return "0/%d tests pass%s" % (len(res), ", labs %s full marks" %
                                        ",".join(map(str, earlier)) if earlier else "")
+
+    def check_milestone(self, lab, milestone):
+        """Exercises 1..step done: exactly the promised tests pass."""
+        step, promised = milestone["step"], set(milestone["pass"])
+        tree = self.generated_tree(lab, "step%d" % step, upto_step=step)
+        for seed in [self.args.seed]:
+            res = lab_results(grade_seed(tree, lab, seed, self.limit), self.manifests[lab],
+                              self.mklab)
+            passed = {n for n, r in res.items() if r[0]}
+            if passed != promised:
+                extra, missing = sorted(passed - promised), sorted(promised - passed)
+                raise CheckFailed(
+                    "after step %d on seed %d (%s):%s%s" % (
+                        step, seed, milestone.get("where", "the handout"),
+                        " passes %s, which it does not promise;" % ", ".join(extra)
+                        if extra else "",
+                        " fails %s" % describe(res, missing) if missing else ""))
+        return "after step %d exactly %d/%d tests pass, as promised" % (step, len(promised),
+                                                                        len(res))
 
     def check_bug(self, lab, bug, patch):
         tree = self.patched_tree("lab%d-bug-%s" % (lab, bug), patch)
@@ -284,6 +394,14 @@ class Discriminator:
         for lab in labs:
             out.append(("lab%d.reference" % lab, self.check_reference, lab))
             out.append(("lab%d.stub" % lab, self.check_stub, lab))
+            out.append(("lab%d.brief" % lab, self.check_brief, lab))
+            last = max((r.step or 0 for r in self.regions if r.lab == lab), default=0)
+            every = set(self.mklab.test_names(self.manifests[lab]))
+            for m in self.manifests[lab].get("milestones", []):
+                if m["step"] >= last and set(m["pass"]) == every:
+                    continue  # all exercises done: the reference check covers it
+                out.append(("lab%d.milestone.%d" % (lab, m["step"]), self.check_milestone, lab,
+                            m))
             for name, patch in sorted(self.mklab.variant_patches(self.args.source, lab,
                                                                  self.files).items()):
                 out.append(("lab%d.variant.%s" % (lab, name), self.check_variant, lab, name,
@@ -305,6 +423,7 @@ def main():
     ap.add_argument("--fixed-seeds", default=",".join(map(str, FIXED_SEEDS)),
                     help="seeds every variant and bug is graded on besides the random one "
                          "(default %(default)s)")
+    ap.add_argument("--only", metavar="REGEX", help="only the checks whose name matches")
     ap.add_argument("--source", default=ROOT, help=argparse.SUPPRESS)
     ap.add_argument("--include-untracked", action="store_true",
                     help="also copy untracked, non-ignored files (while developing a lab)")
@@ -320,7 +439,7 @@ def main():
         return 0
     mklab = load_mklab()
     try:
-        files, manifests, _ = mklab.load_all(args.source, args.include_untracked)
+        files, manifests, scanned = mklab.load_all(args.source, args.include_untracked)
     except mklab.LabError as e:
         print("discriminate.manifests: FAIL (%.1fs) mklab check:\n%s"
               % (time.time() - start, tail(str(e), 30)))
@@ -336,7 +455,10 @@ def main():
         args.seed = random.randrange(1, 1 << 31)
     scratch = tempfile.mkdtemp(prefix="pagoda-discriminate-")
     d = Discriminator(args, mklab, manifests, files, scratch)
+    d.regions = [r for v in scanned.values() for r in v[2]]
     checks = d.checks(labs)
+    if args.only:
+        checks = [c for c in checks if re.search(args.only, c[0])]
     print("discriminate: %d check(s) for lab(s) %s, %d at a time, seeds %s (random: %d)"
           % (len(checks), ",".join(map(str, labs)) or "none", args.jobs,
              ",".join(map(str, d.seeds)), args.seed), flush=True)

@@ -133,7 +133,7 @@ static void gather_init(struct gather *g, struct aspace *as, uint64_t start, uin
  */
 static void gather_finish(struct gather *g)
 {
-	/* LAB 2 BEGIN: flush first (as_tlb_flush over the range), then free; see section 5 */
+	/* LAB 2 BEGIN step 3: flush first (as_tlb_flush over the range), then free; see section 5 */
 	if (g->dirty)
 		as_tlb_flush(g->as, g->start, g->end);
 	g->dirty = false;
@@ -173,7 +173,7 @@ static void __unused gather_add(struct gather *g, paddr_t pa, bool table)
  */
 static int split_leaf(pte_t *pte, int level)
 {
-	/* LAB 2 BEGIN: a new table of 512 smaller leaves, same bits (PAT moves!); section 4 */
+	/* LAB 2 BEGIN step 4: a new table of 512 smaller leaves, same bits (PAT moves!); section 4 */
 	pte_t old = *pte, attrs, *table;
 	uint64_t child_size = pt_level_size(level - 1);
 	paddr_t base = pte_addr(old, level), pa = pt_frame_alloc();
@@ -235,7 +235,7 @@ static int split_edges(struct aspace *as, struct gather *g, uint64_t va, uint64_
  */
 static int unmap_visit(const struct pt_cursor *c, void *arg)
 {
-	/* LAB 2 BEGIN: clear leaves and reservations; owned frames go to the gather (section 5) */
+	/* LAB 2 BEGIN step 3: clear leaves and reservations; owned frames go to the gather (section 5) */
 	struct gather *g = arg;
 	pte_t e = *c->pte;
 
@@ -266,7 +266,7 @@ struct prune {
  */
 static int prune_visit(const struct pt_cursor *c, void *arg)
 {
-	/* LAB 2 BEGIN: only a present non-leaf entry at p->level whose table is all zero (section 5) */
+	/* LAB 2 BEGIN step 3: only a present non-leaf entry at p->level whose table is all zero (section 5) */
 	struct prune *p = arg;
 	pte_t e = *c->pte;
 	paddr_t table;
@@ -346,7 +346,7 @@ static int range_is_free(const struct pt_cursor *c, void *arg)
  */
 static int map_visit(const struct pt_cursor *c, void *arg)
 {
-	/* LAB 2 BEGIN: one leaf per entry: physical, a new owned frame, or a reservation (section 3) */
+	/* LAB 2 BEGIN step 2: one leaf per entry: physical, a new owned frame, or a reservation (section 3) */
 	struct map_args *m = arg;
 	pte_t e;
 	paddr_t pa;
@@ -393,7 +393,7 @@ static int map_level(struct aspace *as, struct map_args *m, uint64_t va, uint64_
 static int map_leaves(struct aspace *as, struct map_args *m, uint64_t va, uint64_t len,
 		      int level)
 {
-	/* LAB 2 BEGIN: head in smaller pages up to a boundary of this size, body, tail (section 3) */
+	/* LAB 2 BEGIN step 2: head in smaller pages up to a boundary of this size, body, tail (section 3) */
 	uint64_t size = pt_level_size(level), head, body;
 	int r;
 
@@ -427,7 +427,7 @@ static int map_leaves(struct aspace *as, struct map_args *m, uint64_t va, uint64
  */
 static int largest_leaf(const struct map_args *m, unsigned prot)
 {
-	/* LAB 2 BEGIN: a huge page maps an aligned va to an aligned pa (section 3) */
+	/* LAB 2 BEGIN step 2: a huge page maps an aligned va to an aligned pa (section 3) */
 	if (m->kind != MAP_PHYS || !IS_ALIGNED(m->va ^ m->pa, HUGE_2M))
 		return PT_LEVEL_PT;
 	if ((prot & AS_HUGE_1G) && IS_ALIGNED(m->va ^ m->pa, HUGE_1G))
@@ -524,7 +524,7 @@ struct protect_args {
  */
 static int protect_visit(const struct pt_cursor *c, void *arg)
 {
-	/* LAB 2 BEGIN: replace the W, U and NX bits, keep the rest; mark the gather dirty (section 6) */
+	/* LAB 2 BEGIN step 5: replace the W, U and NX bits, keep the rest; mark the gather dirty (section 6) */
 	struct protect_args *p = arg;
 	pte_t e = *c->pte;
 
@@ -591,7 +591,7 @@ static bool access_allowed(pte_t bits, unsigned error)
  */
 static int fill_reserved(pte_t *pte, unsigned error)
 {
-	/* LAB 2 BEGIN: check the stored permissions, then a frame from as_page_alloc (section 7) */
+	/* LAB 2 BEGIN step 6: check the stored permissions, then a frame from as_page_alloc (section 7) */
 	pte_t e = *pte;
 	paddr_t pa;
 
@@ -634,7 +634,7 @@ int aspace_handle_fault(struct aspace *as, uint64_t va, unsigned error)
 
 int aspace_init(struct aspace *as)
 {
-	/* LAB 2 BEGIN: a zeroed user half, the kernel half copied from aspace_kernel() (section 2) */
+	/* LAB 2 BEGIN step 1: a zeroed user half, the kernel half copied from aspace_kernel() (section 2) */
 	const pte_t *kernel = pt_table(aspace_kernel()->pml4);
 	paddr_t pml4 = pt_frame_alloc();
 	pte_t *table;
@@ -660,7 +660,7 @@ void aspace_destroy(struct aspace *as)
 {
 	if (!as->pml4)
 		return;
-	/* LAB 2 BEGIN: unmap the whole user half (tables too), then free the PML4 (section 5) */
+	/* LAB 2 BEGIN step 3: unmap the whole user half (tables too), then free the PML4 (section 5) */
 	as_lock(as);
 	unmap_locked(as, 0, USER_TOP);
 	as_unlock(as);

@@ -38,7 +38,7 @@ static int walk_one(paddr_t root, uint64_t va, int stop_level, bool alloc,
 
 bool pte_is_leaf(pte_t pte, int level)
 {
-	/* LAB 1 BEGIN: present, and level 1 or PS at levels 2 and 3 (handout section 2) */
+	/* LAB 1 BEGIN step 1: present, and level 1 or PS at levels 2 and 3 (handout section 2) */
 	if (!(pte & PTE_P))
 		return false;
 	if (level == PT_LEVEL_PT)
@@ -53,7 +53,7 @@ bool pte_is_leaf(pte_t pte, int level)
 
 paddr_t pte_addr(pte_t pte, int level)
 {
-	/* LAB 1 BEGIN: bits 12..51 only; a huge leaf's low bits are not address (section 2) */
+	/* LAB 1 BEGIN step 1: bits 12..51 only; a huge leaf's low bits are not address (section 2) */
 	paddr_t pa = pte & PTE_ADDR_MASK;
 
 	if (pte_is_leaf(pte, level))
@@ -69,7 +69,7 @@ paddr_t pte_addr(pte_t pte, int level)
 /* pt_index - the index of va's entry in a level-`level` table. */
 static inline unsigned pt_index(uint64_t va, int level)
 {
-	/* LAB 1 BEGIN: 9 bits of va per level above the 12-bit offset (section 1) */
+	/* LAB 1 BEGIN step 1: 9 bits of va per level above the 12-bit offset (section 1) */
 	return (va >> pt_level_shift(level)) & (PT_ENTRIES - 1);
 	/* LAB 1 STUB
 	(void)va;
@@ -85,7 +85,7 @@ static inline unsigned pt_index(uint64_t va, int level)
  */
 static inline pte_t eff_through(pte_t eff, pte_t pte)
 {
-	/* LAB 1 BEGIN: U and W: AND over the levels; NX: OR (section 4) */
+	/* LAB 1 BEGIN step 2: U and W: AND over the levels; NX: OR (section 4) */
 	return (eff & pte & (PTE_U | PTE_W)) | ((eff | pte) & PTE_NX);
 	/* LAB 1 STUB
 	(void)pte;
@@ -119,7 +119,7 @@ static inline void pte_publish(pte_t *pte, pte_t val)
  */
 static int walk_table(struct walk *w, paddr_t table_pa, int level, uint64_t base, pte_t eff)
 {
-	/* LAB 1 BEGIN: loop from the entry of max(start, base) while below end (section 5) */
+	/* LAB 1 BEGIN step 3: loop from the entry of max(start, base) while below end (section 5) */
 	pte_t *table = pt_table(table_pa);
 	uint64_t size = pt_level_size(level);
 	int r;
@@ -153,7 +153,7 @@ static int walk_entry(struct walk *w, pte_t *pte, int level, uint64_t va, pte_t 
 {
 	struct pt_cursor c = { .va = pt_sign_extend(va), .level = level, .pte = pte, .eff = eff };
 
-	/* LAB 1 BEGIN: visit a leaf, a stop_level entry or a hole; else descend (section 5) */
+	/* LAB 1 BEGIN step 3: visit a leaf, a stop_level entry or a hole; else descend (section 5) */
 	pte_t e = *pte;
 
 	if (e & PTE_P)
@@ -179,7 +179,7 @@ static int walk_entry(struct walk *w, pte_t *pte, int level, uint64_t va, pte_t 
  */
 static int descend_new_table(struct walk *w, pte_t *pte, int level, uint64_t va, pte_t eff)
 {
-	/* LAB 1 BEGIN: allocate, zero, link with PTE_TABLE_FLAGS, walk, undo on error (section 6) */
+	/* LAB 1 BEGIN step 6: allocate, zero, link with PTE_TABLE_FLAGS, walk, undo on error (section 6) */
 	paddr_t pa = pt_frame_alloc();
 	int r;
 
@@ -205,7 +205,7 @@ static int descend_new_table(struct walk *w, pte_t *pte, int level, uint64_t va,
 
 int pt_walk_range(paddr_t root, uint64_t start, uint64_t end, const struct pt_ops *ops, void *arg)
 {
-	/* LAB 1 BEGIN: check the range and ops, make the range 48-bit, walk the PML4 (section 5) */
+	/* LAB 1 BEGIN step 3: check the range and ops, make the range 48-bit, walk the PML4 (section 5) */
 	const uint64_t mask48 = (1UL << VA_BITS) - 1;
 	struct walk w = { .ops = ops, .arg = arg };
 
@@ -255,7 +255,7 @@ static int walk_one(paddr_t root, uint64_t va, int stop_level, bool alloc, struc
 
 int pt_walk(paddr_t root, uint64_t va, struct pt_cursor *c)
 {
-	/* LAB 1 BEGIN: reject non-canonical va, walk_one to level 1, then present or not (section 5) */
+	/* LAB 1 BEGIN step 4: reject non-canonical va, walk_one to level 1, then present or not (section 5) */
 	struct pt_cursor found;
 	int r;
 
@@ -276,7 +276,7 @@ int pt_walk(paddr_t root, uint64_t va, struct pt_cursor *c)
 
 int pt_translate(paddr_t root, uint64_t va, struct pt_translation *t)
 {
-	/* LAB 1 BEGIN: pa = page base + offset in the page; flags from the cursor (section 4) */
+	/* LAB 1 BEGIN step 4: pa = page base + offset in the page; flags from the cursor (section 4) */
 	struct pt_cursor c;
 	int r = pt_walk(root, va, &c);
 
@@ -300,7 +300,7 @@ int pt_translate(paddr_t root, uint64_t va, struct pt_translation *t)
 
 int pt_walk_create(paddr_t root, uint64_t va, int level, struct pt_cursor *c)
 {
-	/* LAB 1 BEGIN: check va and level, walk_one with alloc, refuse a huge page above (section 6) */
+	/* LAB 1 BEGIN step 6: check va and level, walk_one with alloc, refuse a huge page above (section 6) */
 	int r;
 
 	if (!pt_is_canonical(va) || level < PT_LEVEL_PT || level > PT_LEVEL_PDPT)

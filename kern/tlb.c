@@ -93,7 +93,7 @@ bool tlb_report_timeout(int cpu, const struct tlb_request *req)
  */
 static __unused void flush_local(const struct tlb_request *req)
 {
-	/* LAB 4 BEGIN: invlpg per page up to the ceiling, else a full flush (global if req->global) */
+	/* LAB 4 BEGIN step 1: invlpg per page up to the ceiling, else a full flush (global if req->global) (section 3) */
 	if (req->npages > TLB_FLUSH_CEILING) {
 		if (req->global)
 			tlb_flush_global();
@@ -110,7 +110,7 @@ static __unused void flush_local(const struct tlb_request *req)
 
 void tlb_serve_requests(void)
 {
-	/* LAB 4 BEGIN: take the posted requests (atomically), flush each, and only then acknowledge */
+	/* LAB 4 BEGIN step 2: take the posted requests (atomically), flush each, and only then acknowledge (section 3) */
 	struct percpu *me = this_cpu();
 	uint64_t from = __atomic_exchange_n(&me->tlb_pending_from, 0, __ATOMIC_ACQUIRE);
 
@@ -135,7 +135,7 @@ void tlb_serve_requests(void)
  */
 static __unused void wait_for_acks(struct tlb_request *req)
 {
-	/* LAB 4 BEGIN: wait for pending == 0, serving our own requests; time out naming a CPU */
+	/* LAB 4 BEGIN step 3: wait for pending == 0, serving our own requests; time out naming a CPU (section 4) */
 	uint64_t start = rdtsc(), limit = TLB_ACK_TIMEOUT_MS * tsc_per_ms();
 	uint64_t left;
 
@@ -156,7 +156,7 @@ static __unused void wait_for_acks(struct tlb_request *req)
  */
 static __unused void post_request(struct tlb_request *req, uint64_t targets)
 {
-	/* LAB 4 BEGIN: set pending, then our bit in each target's tlb_pending_from, then one IPI each */
+	/* LAB 4 BEGIN step 3: set pending, then our bit in each target's tlb_pending_from, then one IPI each (section 3) */
 	uint64_t me = 1UL << cpu_id();
 
 	__atomic_store_n(&req->pending, targets, __ATOMIC_RELEASE);
@@ -181,7 +181,7 @@ void tlb_shootdown(struct aspace *as, uint64_t va, uint64_t npages, unsigned shi
 	cli();
 	me = this_cpu();
 	STAT_INC(shootdowns);
-	/* LAB 4 BEGIN: fill me->tlb_req; targets = the other CPUs that may cache as (all for the kernel's space); post, flush here, wait */
+	/* LAB 4 BEGIN step 4: fill me->tlb_req; targets = the other CPUs that may cache as (all for the kernel's space); post, flush here, wait (section 3) */
 	struct tlb_request *req = &me->tlb_req;
 	uint64_t mine = 1UL << me->id, others = smp_online_mask() & ~mine;
 	uint64_t loaded, targets;

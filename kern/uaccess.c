@@ -16,7 +16,7 @@ _Static_assert(EFAULT == 14, "kern/uaccess_asm.S hard-codes EFAULT");
 
 bool access_ok(const void __user *ptr, size_t len)
 {
-	/* LAB 3 BEGIN: the range must end at or below USER_MAX; beware of ptr + len wrapping */
+	/* LAB 3 BEGIN step 1: the range must end at or below USER_MAX; beware of ptr + len wrapping (section 3) */
 	uintptr_t start = (uintptr_t)ptr;
 
 	/* Compare lengths rather than computing start + len, which can wrap. */
@@ -33,7 +33,7 @@ size_t copy_from_user(void *dst, const void __user *src, size_t n)
 	/* Given: keep it. A huge size is refused before anything is touched (kern/uaccess.h). */
 	if (!copy_size_ok(n))
 		return n;
-	/* LAB 3 BEGIN: check, copy with __uaccess_copy, then zero the uncopied tail of dst */
+	/* LAB 3 BEGIN step 3: check, copy with __uaccess_copy, then zero the uncopied tail of dst (section 3) */
 	size_t left = n;
 
 	if (access_ok(src, n))
@@ -54,7 +54,7 @@ size_t copy_to_user(void __user *dst, const void *src, size_t n)
 	/* Given: keep it. A huge size is refused before anything is touched (kern/uaccess.h). */
 	if (!copy_size_ok(n))
 		return n;
-	/* LAB 3 BEGIN: check, then copy with __uaccess_copy */
+	/* LAB 3 BEGIN step 3: check, then copy with __uaccess_copy (section 3) */
 	if (!access_ok(dst, n))
 		return n;
 	return __uaccess_copy((void *)dst, src, n);
@@ -67,7 +67,7 @@ size_t copy_to_user(void __user *dst, const void *src, size_t n)
 
 long strncpy_from_user(char *dst, const char __user *src, long count)
 {
-	/* LAB 3 BEGIN: clamp to the user range, copy with __uaccess_strncpy, tell the three outcomes apart */
+	/* LAB 3 BEGIN step 3: clamp to the user range, copy with __uaccess_strncpy, tell the three outcomes apart (section 3) */
 	uintptr_t start = (uintptr_t)src;
 	size_t max;
 	long len;
@@ -95,7 +95,7 @@ long strncpy_from_user(char *dst, const char __user *src, long count)
 
 bool uaccess_fault_handler(struct trapframe *tf)
 {
-	/* LAB 3 BEGIN: only faults in kernel mode; extable_fixup does the lookup */
+	/* LAB 3 BEGIN step 3: only faults in kernel mode; extable_fixup does the lookup (section 3) */
 	/* A fault in user mode is the process's own; the exception table covers kernel code. */
 	if (tf->cs & 3)
 		return false;
@@ -108,7 +108,7 @@ bool uaccess_fault_handler(struct trapframe *tf)
 
 void uaccess_init_cpu(void)
 {
-	/* LAB 3 BEGIN: SMEP and SMAP in CR4 (only if CPUID has them), WP in CR0 */
+	/* LAB 3 BEGIN step 3: SMEP and SMAP in CR4 (only if CPUID has them), WP in CR0 (section 3) */
 	uint64_t cr4 = read_cr4();
 
 	/* Setting a CR4 bit the CPU lacks hangs TCG: ask CPUID first. */
@@ -126,7 +126,7 @@ void uaccess_init_cpu(void)
 void uaccess_init(void)
 {
 	extable_init();
-	/* LAB 3 BEGIN: register uaccess_fault_handler for every fault a bad user pointer can raise */
+	/* LAB 3 BEGIN step 3: register uaccess_fault_handler for every fault a bad user pointer can raise (section 3) */
 	trap_register_fault_handler(T_PGFLT, uaccess_fault_handler);
 	/* Non-canonical pointers fault with #GP rather than #PF. */
 	trap_register_fault_handler(T_GPFLT, uaccess_fault_handler);

@@ -20,7 +20,7 @@
 	.globl __uaccess_copy
 	.type __uaccess_copy, @function
 __uaccess_copy:
-	/* LAB 3 BEGIN: rep movsq then rep movsb inside stac/clac; on a fault redo the rest bytewise for an exact count */
+	/* LAB 3 BEGIN step 2: rep movsq then rep movsb inside stac/clac; on a fault redo the rest bytewise for an exact count (section 3) */
 	stac
 	mov %rdx, %rcx
 	shr $3, %rcx			/* whole quadwords */
@@ -60,7 +60,7 @@ __uaccess_copy:
 	.globl __uaccess_strncpy
 	.type __uaccess_strncpy, @function
 __uaccess_strncpy:
-	/* LAB 3 BEGIN: a byte loop inside stac/clac, with a fixup that returns -EFAULT */
+	/* LAB 3 BEGIN step 2: a byte loop inside stac/clac, with a fixup that returns -EFAULT (section 3) */
 	xor %eax, %eax
 	test %rdx, %rdx
 	jz 3f

@@ -3,9 +3,10 @@
 """Make Pagoda's student lab trees from the instructor's reference tree.
 
   mklab.py check                                  validate manifests, markers, bug and variant patches
-  mklab.py handout --lab N --dest DIR [--stub-all] [--source SRC]
+  mklab.py handout --lab N --dest DIR [--stub-all] [--hints brief] [--upto-step K] [--source SRC]
                                                   write the student tree for lab N
-  mklab.py branches --dest REPO --upto N          commit lab 1..N's trees to branches labN
+  mklab.py branches --dest REPO --upto N [--hints brief]
+                                                  commit lab 1..N's trees to branches labN
   mklab.py apply-bug --lab N --bug NAME --dest DIR
                                                   reference tree + one bug patch
   mklab.py apply-variant --lab N --variant NAME --dest DIR
@@ -30,8 +31,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OPT_OUT = "mklab: no-markers"
 
 _S = r"[ \t]"
-BEGIN_RE = re.compile(r"^(?P<indent>%s*)/\*%s*LAB%s+(?P<lab>\d+)%s+BEGIN:%s*(?P<hint>.*?)%s*\*/%s*$"
-                      % ((_S,) * 7))
+BEGIN_RE = re.compile(r"^(?P<indent>%s*)/\*%s*LAB%s+(?P<lab>\d+)%s+BEGIN(?:%s+step%s+(?P<step>\d+))?:"
+                      r"%s*(?P<hint>.*?)%s*\*/%s*$" % ((_S,) * 9))
+# The handout reference every hint ends with: the only hint a brief tree keeps.
+SECTION_RE = re.compile(r"\bsection\s+(?P<section>\d+)")
+HINT_LEVELS = ("full", "brief")
 STUB_RE = re.compile(r"^%s*/\*%s*LAB%s+(?P<lab>\d+)%s+STUB%s*$" % ((_S,) * 5))
 END_RE = re.compile(r"^%s*LAB%s+(?P<lab>\d+)%s+END%s*\*/%s*$" % ((_S,) * 5))
 # Anything that looks like a marker; it must then be exactly one of the three.
@@ -121,8 +125,9 @@ def opted_out(text):
 # ---- markers -----------------------------------------------------------------------
 
 class Region:
-    def __init__(self, path, lab, begin, indent, hint):
+    def __init__(self, path, lab, begin, indent, hint, step=None):
         self.path, self.lab, self.begin, self.indent, self.hint = path, lab, begin, indent, hint
+        self.step = step     # the handout's exercise (milestones), or None
         self.solution = []   # (line number, text)
         self.stub = []       # text lines, as written (with line endings)
         self.stub_line = None
@@ -163,7 +168,12 @@ def parse(path, text):
                 errors.append("%s: LAB %d BEGIN inside the LAB %d region that begins at line %d "
                               "(regions do not nest)" % (where, lab, region.lab, region.begin))
                 continue
-            region = Region(path, lab, no, mb.group("indent"), mb.group("hint"))
+            step = mb.group("step")
+            region = Region(path, lab, no, mb.group("indent"), mb.group("hint"),
+                            int(step) if step else None)
+            if not SECTION_RE.search(region.hint):
+                errors.append("%s: the hint of a LAB %d region must name its handout section "
+                              "('... (section N)'): a brief tree keeps only that" % (where, lab))
             state = "solution"
         elif ms:
             if state != "solution":
@@ -218,18 +228,33 @@ def drop_staff_only(path, text):
     return "".join(out)
 
 
-def stubbed(region, lab, stub_all):
+def stubbed(region, lab, stub_all, upto_step=None):
+    """Is region a stub in the lab-`lab` tree? upto_step: lab `lab`'s regions
+    of that exercise or an earlier one keep their solution (milestone trees)."""
+    if upto_step is not None and region.lab == lab and region.step is not None \
+            and region.step <= upto_step:
+        return False
     return region.lab >= lab or stub_all
 
 
-def render(items, lab, stub_all, eol="\n"):
+def stub_comment(region, hints):
+    """The comment a stub starts with. Brief trees keep the handout reference
+    and drop the design hint, for courses where students design the mechanism."""
+    if hints == "brief":
+        m = SECTION_RE.search(region.hint)
+        return "your code here; see handouts/lab%d.md section %s." % (region.lab,
+                                                                    m.group("section"))
+    return "your code here.%s" % ((" " + region.hint) if region.hint else "")
+
+
+def render(items, lab, stub_all, eol="\n", hints="full", upto_step=None):
     out = []
     for it in items:
         if isinstance(it, str):
             out.append(it)
-        elif stubbed(it, lab, stub_all):
-            hint = (" " + it.hint) if it.hint else ""
-            out.append("%s/* LAB %d: your code here.%s */%s" % (it.indent, it.lab, hint, eol))
+        elif stubbed(it, lab, stub_all, upto_step):
+            out.append("%s/* LAB %d: %s */%s" % (it.indent, it.lab, stub_comment(it, hints),
+                                                 eol))
             out.extend(it.stub)
         else:
             out.extend(text for _, text in it.solution)
@@ -345,9 +370,91 @@ def load_manifest(src, lab, files=None):
                                     re.match(r"^[a-z0-9_]+:[a-z0-9_]+$", t["host"])):
                 errs.append("%s: test '%s': 'host' must be '<suite>:<test case>' of "
                             "tests/host" % (rel, name))
+    ms = m.get("milestones", [])
+    if not isinstance(ms, list):
+        errs.append("%s: 'milestones' must be a list" % rel)
+        ms = []
+    last = 0
+    for i, ml in enumerate(ms):
+        if isinstance(ml, dict) and ml.get("pass") == "all":
+            ml["all"] = True  # the handout says "every test"; the list is every test
+            ml["pass"] = sorted(names)
+        if not (isinstance(ml, dict) and isinstance(ml.get("step"), int)
+                and isinstance(ml.get("pass"), list)
+                and all(isinstance(n, str) for n in ml["pass"])):
+            errs.append("%s: milestone %d needs an integer 'step' and a 'pass' list of test "
+                        "names (or \"all\")" % (rel, i + 1))
+            continue
+        if ml["step"] <= last:
+            errs.append("%s: milestone steps must increase (%d after %d)"
+                        % (rel, ml["step"], last))
+        last = ml["step"]
+        for n in ml["pass"]:
+            if n not in names:
+                errs.append("%s: milestone %d: '%s' is not a test of lab %d"
+                            % (rel, ml["step"], n, lab))
     if errs:
         raise LabError("\n".join(errs))
     return m
+
+
+def handout_step_text(handout, step):
+    """The text of item `step` of the handout's "Exercises" list (its section
+    whose title starts with Exercises), or None."""
+    section = re.search(r"^## \d+\. Exercises.*?$(.*?)(?=^## |\Z)", handout, re.M | re.S)
+    if not section:
+        return None
+    items = re.split(r"^(\d+)\. ", section.group(1), flags=re.M)
+    for k in range(1, len(items) - 1, 2):
+        if int(items[k]) == step:
+            return re.split(r"\n\s*\n", items[k + 1])[0]
+    return None
+
+
+def check_milestones(src, lab, m, regions):
+    """Errors: a milestone lab has regions without a step, or a handout step
+    that does not name the tests the manifest says it makes pass."""
+    errs = []
+    ms = m.get("milestones", [])
+    if not ms:
+        return errs
+    for r in regions:
+        if r.lab == lab and r.step is None:
+            errs.append("%s:%d: lab %d has milestones: its region needs its handout step "
+                        "('/* LAB %d BEGIN step K: ...')" % (r.path, r.begin, lab, lab))
+    steps = {r.step for r in regions if r.lab == lab and r.step is not None}
+    with open(os.path.join(src, m["handout"])) as f:
+        handout = f.read()
+    before = set()
+    for ml in ms:
+        if ml["step"] not in steps | {max(steps, default=0) + 1}:
+            errs.append("labs/lab%d/lab.json: milestone %d: no region is marked step %d"
+                        % (lab, ml["step"], ml["step"]))
+        text = handout_step_text(handout, ml["step"])
+        if text is None:
+            errs.append("%s: no step %d in its Exercises section (labs/lab%d/lab.json has a "
+                        "milestone for it)" % (m["handout"], ml["step"], lab))
+            continue
+        # A step names each test it makes pass (labN.x or lab N's bare x),
+        # or says that every test passes.
+        if ml.get("all"):
+            if not re.search(r"\bevery (lab[- ]\d )?test\b|\ball (the )?tests\b", text):
+                errs.append("%s: step %d does not say that every test passes after it "
+                            "(labs/lab%d/lab.json milestone %d)"
+                            % (m["handout"], ml["step"], lab, ml["step"]))
+            before = set(ml["pass"])
+            continue
+        for n in sorted(set(ml["pass"]) - before):
+            short = n.split(".", 1)[1]
+            if not re.search(r"`(%s|%s)`" % (re.escape(n), re.escape(short)), text):
+                errs.append("%s: step %d does not name `%s`, which passes after it "
+                            "(labs/lab%d/lab.json milestone %d)"
+                            % (m["handout"], ml["step"], n, lab, ml["step"]))
+        for n in sorted(before - set(ml["pass"])):
+            errs.append("labs/lab%d/lab.json: milestone %d: `%s` passed after an earlier "
+                        "step and not after this one" % (lab, ml["step"], n))
+        before = set(ml["pass"])
+    return errs
 
 
 def test_names(manifest):
@@ -552,7 +659,9 @@ def load_all(src, include_untracked=False):
                 errors.append("%s:%d: a LAB %d region, but the file is not in lab %d's "
                               "student_files (the graders would not take the student's copy)"
                               % (p, first, lab, lab))
+    all_regions = [r for v in scanned.values() for r in v[2]]
     for lab, m in manifests.items():
+        errors.extend(check_milestones(src, lab, m, all_regions))
         for sf in m["student_files"]:
             if sf in scanned and not any(r.lab == lab for r in scanned[sf][2]):
                 errors.append("labs/lab%d/lab.json: student file %s has no LAB %d region"
@@ -574,8 +683,13 @@ def load_all(src, include_untracked=False):
     return files, manifests, scanned
 
 
-def generate(src, dest, lab, stub_all=False, include_untracked=False, quiet=False):
-    """Write the student tree for lab `lab` into dest (empty or absent)."""
+def generate(src, dest, lab, stub_all=False, include_untracked=False, quiet=False,
+             hints="full", upto_step=None):
+    """Write the student tree for lab `lab` into dest (empty or absent).
+    hints: "full" or "brief" (stub comments without design hints). upto_step:
+    a milestone tree, lab `lab`'s exercises up to that step already done."""
+    if hints not in HINT_LEVELS:
+        raise LabError("hints must be one of %s, not %r" % (", ".join(HINT_LEVELS), hints))
     files, manifests, scanned = load_all(src, include_untracked)
     if lab not in manifests:
         raise LabError("lab %d has no manifest (labs/lab%d/lab.json); labs: %s"
@@ -587,9 +701,10 @@ def generate(src, dest, lab, stub_all=False, include_untracked=False, quiet=Fals
     for p in keep:
         text, items, regs = scanned[p]
         if items is not None:
-            text = render(items, lab, stub_all, "\r\n" if "\r\n" in text else "\n")
+            text = render(items, lab, stub_all, "\r\n" if "\r\n" in text else "\n", hints,
+                          upto_step)
             regions.extend(regs)
-            nstub += sum(1 for r in regs if stubbed(r, lab, stub_all))
+            nstub += sum(1 for r in regs if stubbed(r, lab, stub_all, upto_step))
             copy_file(src, dest, p, text)
         elif text is not None and drop_staff_only(p, text) is not None:
             text = drop_staff_only(p, text)
@@ -603,12 +718,15 @@ def generate(src, dest, lab, stub_all=False, include_untracked=False, quiet=Fals
         if p not in keep and scanned.get(p):
             regions.extend(scanned[p][2])
     stamp = {"lab": lab, "title": manifests[lab]["title"], "stub_all": bool(stub_all),
-             "student_files": manifests[lab]["student_files"]}
+             "hints": hints, "student_files": manifests[lab]["student_files"]}
+    if upto_step is not None:
+        stamp["upto_step"] = upto_step
     with open(os.path.join(dest, LAB_STAMP), "w") as f:
         json.dump(stamp, f, indent=1)
         f.write("\n")
     try:
-        leak_check(out_texts, regions, manifests, lab, stub_all)
+        if upto_step is None:  # a milestone tree is the staff's: it shows solutions
+            leak_check(out_texts, regions, manifests, lab, stub_all)
     except LabError:
         shutil.rmtree(dest, ignore_errors=True)
         print("mklab: removed %s: it leaked solutions" % dest, file=sys.stderr)
@@ -654,7 +772,7 @@ def commit_message(m, first_lab, changed=None):
     return msg
 
 
-def branches(src, repo, upto, include_untracked=False):
+def branches(src, repo, upto, include_untracked=False, hints="full"):
     """Add or update branches lab1..lab<upto> in repo (staged release: later
     labs stay unpublished). Each branch's tree is its lab's student tree with
     every earlier lab stubbed too: the files of earlier labs are then the same
@@ -684,7 +802,7 @@ def branches(src, repo, upto, include_untracked=False):
     with tempfile.TemporaryDirectory(prefix="mklab-branches-") as tmp:
         for lab in labs:
             tree_dir = os.path.join(tmp, "lab%d" % lab)
-            m = generate(src, tree_dir, lab, True, include_untracked, quiet=True)
+            m = generate(src, tree_dir, lab, True, include_untracked, quiet=True, hints=hints)
             e = dict(env, GIT_DIR=gitdir, GIT_WORK_TREE=tree_dir,
                      GIT_INDEX_FILE=os.path.join(tmp, "index%d" % lab))
             git(["add", "-A", "-f", "."], tree_dir, env=e)
@@ -753,11 +871,12 @@ def cmd_check(args):
 
 
 def cmd_handout(args):
-    generate(args.source, args.dest, args.lab, args.stub_all, args.include_untracked)
+    generate(args.source, args.dest, args.lab, args.stub_all, args.include_untracked,
+             hints=args.hints, upto_step=args.upto_step)
 
 
 def cmd_branches(args):
-    branches(args.source, args.dest, args.upto, args.include_untracked)
+    branches(args.source, args.dest, args.upto, args.include_untracked, args.hints)
 
 
 def cmd_apply_bug(args):
@@ -789,12 +908,18 @@ def main(argv=None):
     p.add_argument("--lab", type=int, required=True)
     p.add_argument("--dest", required=True)
     p.add_argument("--stub-all", action="store_true", help="stub earlier labs too")
+    p.add_argument("--hints", choices=HINT_LEVELS, default="full",
+                   help="brief: stub comments keep the handout reference, not the design hint")
+    p.add_argument("--upto-step", type=int, metavar="K",
+                   help="staff: lab N's exercises 1..K already solved (a milestone tree)")
     p.set_defaults(fn=cmd_handout)
     p = sub.add_parser("branches", parents=[common],
                        help="commit lab 1..N's trees to branches labN (staged release)")
     p.add_argument("--dest", required=True, help="git repository (created if missing)")
     p.add_argument("--upto", type=int, required=True,
                    help="publish (add or update) branches lab1..labN only")
+    p.add_argument("--hints", choices=HINT_LEVELS, default="full",
+                   help="brief: stub comments keep the handout reference, not the design hint")
     p.set_defaults(fn=cmd_branches)
     p = sub.add_parser("apply-bug", parents=[common], help="reference tree plus one bug patch")
     p.add_argument("--lab", type=int, required=True)

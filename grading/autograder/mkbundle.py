@@ -50,11 +50,11 @@ def source_commit():
         return None
 
 
-def write_bundle(mklab, lab, out, include_untracked=False):
+def write_bundle(mklab, lab, out, include_untracked=False, hints="full"):
     with tempfile.TemporaryDirectory(prefix="pagoda-bundle-") as tmp:
         top = os.path.join(tmp, "tree")
         manifest = mklab.generate(ROOT, top, lab, include_untracked=include_untracked,
-                                  quiet=True)
+                                  quiet=True, hints=hints)
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         part = out + ".tmp"
         with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -84,6 +84,8 @@ def main():
     which.add_argument("--all", action="store_true", help="one bundle per lab")
     ap.add_argument("--out", help="the zip (--lab; default OUTDIR/autograder-labN.zip)")
     ap.add_argument("--outdir", default="obj", help="where the zips go (default obj)")
+    ap.add_argument("--hints", choices=("full", "brief"), default="full",
+                    help="the stub comments of the bundled tree (brief: no design hints)")
     ap.add_argument("--include-untracked", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     mklab = load_mklab()
@@ -98,7 +100,7 @@ def main():
                                      % (lab, ", ".join(map(str, sorted(manifests)))))
             out = args.out if args.out and not args.all else \
                 os.path.join(args.outdir, "autograder-lab%d.zip" % lab)
-            write_bundle(mklab, lab, out, args.include_untracked)
+            write_bundle(mklab, lab, out, args.include_untracked, args.hints)
     except mklab.LabError as e:
         print("mkbundle: error: %s" % e, file=sys.stderr)
         return 1

@@ -30,7 +30,7 @@ static void setup(void)
 {
 	aspace_host_reset();
 	base_free = simmem_free_count();
-	ck_assert_int_eq(aspace_init(&as), 0);
+	ck_assert_err(aspace_init(&as), 0);
 }
 
 static void teardown(void)
@@ -82,7 +82,7 @@ static pte_t leaf_at(CK_SITE, uint64_t va)
 	CK_ENTER;
 	struct pt_cursor c;
 
-	ck_assert_int_eq(pt_walk(as.pml4, va, &c), 0);
+	ck_assert_err(pt_walk(as.pml4, va, &c), 0);
 	return *c.pte;
 }
 
@@ -114,7 +114,7 @@ END_TEST
 
 START_TEST(test_map_4k)
 {
-	ck_assert_int_eq(aspace_map(&as, VA + 0x5000, PA + 0x3000, 3 * PAGE_SIZE, RW | AS_USER), 0);
+	ck_assert_err(aspace_map(&as, VA + 0x5000, PA + 0x3000, 3 * PAGE_SIZE, RW | AS_USER), 0);
 	for (int i = 0; i < 3; i++)
 		expect_map(VA + 0x5000 + i * PAGE_SIZE + 7, PA + 0x3000 + i * PAGE_SIZE + 7, 1,
 			   PTE_P | PTE_W | PTE_U | PTE_NX);
@@ -123,7 +123,7 @@ START_TEST(test_map_4k)
 	ck_assert(!(leaf(VA + 0x5000) & AS_PTE_OWNED));
 	/* 3 tables: PDPT, PD, PT. */
 	ck_assert_uint_eq(simmem_free_count(), base_free - 4);
-	ck_assert_int_eq(aspace_map(&as, VA, PA, PAGE_SIZE, AS_EXEC), 0);
+	ck_assert_err(aspace_map(&as, VA, PA, PAGE_SIZE, AS_EXEC), 0);
 	expect_map(VA, PA, 1, PTE_P);
 }
 END_TEST
@@ -134,7 +134,7 @@ START_TEST(test_map_huge_choice)
 	uint64_t va = VA + HUGE_2M - 2 * PAGE_SIZE, len = 2 * PAGE_SIZE + 2 * HUGE_2M + PAGE_SIZE;
 	paddr_t pa = PA + HUGE_2M - 2 * PAGE_SIZE;
 
-	ck_assert_int_eq(aspace_map(&as, va, pa, len, RW), 0);
+	ck_assert_err(aspace_map(&as, va, pa, len, RW), 0);
 	expect_map(va, pa, 1, PTE_P | PTE_W | PTE_NX);
 	expect_map(va + PAGE_SIZE, pa + PAGE_SIZE, 1, PTE_P | PTE_W | PTE_NX);
 	expect_map(VA + HUGE_2M + 5, PA + HUGE_2M + 5, 2, PTE_P | PTE_W | PTE_NX);
@@ -142,7 +142,7 @@ START_TEST(test_map_huge_choice)
 	expect_map(VA + 3 * HUGE_2M, PA + 3 * HUGE_2M, 1, PTE_P | PTE_W | PTE_NX);
 	expect_unmapped(VA + 3 * HUGE_2M + PAGE_SIZE);
 	/* va and pa not congruent modulo 2M: 4K pages only. */
-	ck_assert_int_eq(aspace_map(&as, VA + HUGE_1G, PA + PAGE_SIZE, HUGE_2M, 0), 0);
+	ck_assert_err(aspace_map(&as, VA + HUGE_1G, PA + PAGE_SIZE, HUGE_2M, 0), 0);
 	expect_map(VA + HUGE_1G + HUGE_2M - 1, PA + PAGE_SIZE + HUGE_2M - 1, 1, PTE_P | PTE_NX);
 }
 END_TEST
@@ -151,8 +151,8 @@ START_TEST(test_map_eexist)
 {
 	size_t before;
 
-	ck_assert_int_eq(aspace_map(&as, VA + HUGE_2M, PA, HUGE_2M, RW), 0);
-	ck_assert_int_eq(aspace_reserve(&as, VA + 0x10000, PAGE_SIZE, RW), 0);
+	ck_assert_err(aspace_map(&as, VA + HUGE_2M, PA, HUGE_2M, RW), 0);
+	ck_assert_err(aspace_reserve(&as, VA + 0x10000, PAGE_SIZE, RW), 0);
 	before = simmem_free_count();
 	/* Overlapping the large page's last 4K, the reservation, or both. */
 	ck_assert_int_eq(aspace_map(&as, VA + 2 * HUGE_2M - PAGE_SIZE, PA, 2 * PAGE_SIZE, RW),
@@ -186,10 +186,10 @@ START_TEST(test_bad_args)
 	ck_assert_err(aspace_map(k, VA, PA, PAGE_SIZE, 0), -EFAULT);
 	ck_assert_err(aspace_map(k, KMAP_BASE, PA, PAGE_SIZE, AS_USER), -EINVAL);
 	/* The last page of the user half and of the address space are fine. */
-	ck_assert_int_eq(aspace_map(&as, USER_TOP - PAGE_SIZE, PA, PAGE_SIZE, 0), 0);
-	ck_assert_int_eq(aspace_unmap(&as, USER_TOP - PAGE_SIZE, PAGE_SIZE), 0);
-	ck_assert_int_eq(aspace_map(k, -PAGE_SIZE, PA, PAGE_SIZE, AS_GLOBAL), 0);
-	ck_assert_int_eq(aspace_unmap(k, -PAGE_SIZE, PAGE_SIZE), 0);
+	ck_assert_err(aspace_map(&as, USER_TOP - PAGE_SIZE, PA, PAGE_SIZE, 0), 0);
+	ck_assert_err(aspace_unmap(&as, USER_TOP - PAGE_SIZE, PAGE_SIZE), 0);
+	ck_assert_err(aspace_map(k, -PAGE_SIZE, PA, PAGE_SIZE, AS_GLOBAL), 0);
+	ck_assert_err(aspace_unmap(k, -PAGE_SIZE, PAGE_SIZE), 0);
 	ck_assert_uint_eq(simmem_free_count(), base_free - 1);
 }
 END_TEST
@@ -198,7 +198,7 @@ START_TEST(test_alloc_owned_zeroed)
 {
 	struct pt_translation t;
 
-	ck_assert_int_eq(aspace_alloc(&as, VA, 4 * PAGE_SIZE, AS_USER), 0);
+	ck_assert_err(aspace_alloc(&as, VA, 4 * PAGE_SIZE, AS_USER), 0);
 	for (int i = 0; i < 4; i++) {
 		const uint8_t *bytes;
 
@@ -221,27 +221,27 @@ START_TEST(test_unmap_frees_and_prunes)
 {
 	paddr_t owned[4];
 
-	ck_assert_int_eq(aspace_alloc(&as, VA, 4 * PAGE_SIZE, RW), 0);
+	ck_assert_err(aspace_alloc(&as, VA, 4 * PAGE_SIZE, RW), 0);
 	for (int i = 0; i < 4; i++)
 		owned[i] = translation(VA + i * PAGE_SIZE).pa;
-	ck_assert_int_eq(aspace_map(&as, VA + HUGE_1G, PA, PAGE_SIZE, RW), 0);
+	ck_assert_err(aspace_map(&as, VA + HUGE_1G, PA, PAGE_SIZE, RW), 0);
 	/* A hole in the middle: only pages 1 and 2 go, the tables stay. */
-	ck_assert_int_eq(aspace_unmap(&as, VA + PAGE_SIZE, 2 * PAGE_SIZE), 0);
+	ck_assert_err(aspace_unmap(&as, VA + PAGE_SIZE, 2 * PAGE_SIZE), 0);
 	ck_assert(simmem_is_allocated(owned[0]) && simmem_is_allocated(owned[3]));
 	ck_assert(!simmem_is_allocated(owned[1]) && !simmem_is_allocated(owned[2]));
 	expect_unmapped(VA + PAGE_SIZE);
 	expect_map(VA + 3 * PAGE_SIZE, owned[3], 1, PTE_P | PTE_W | PTE_NX);
 	/* Unmapping across holes is fine; the PT and the PD of VA become empty and go. */
-	ck_assert_int_eq(aspace_unmap(&as, VA - HUGE_2M, HUGE_1G), 0);
+	ck_assert_err(aspace_unmap(&as, VA - HUGE_2M, HUGE_1G), 0);
 	ck_assert(!simmem_is_allocated(owned[0]) && !simmem_is_allocated(owned[3]));
 	expect_map(VA + HUGE_1G, PA, 1, PTE_P | PTE_W | PTE_NX);
 	/* Left: the PDPT, the PD and PT of VA + 1G. */
 	ck_assert_uint_eq(simmem_free_count(), base_free - 1 - 3);
-	ck_assert_int_eq(aspace_unmap(&as, VA + HUGE_1G, PAGE_SIZE), 0);
+	ck_assert_err(aspace_unmap(&as, VA + HUGE_1G, PAGE_SIZE), 0);
 	ck_assert_uint_eq(simmem_free_count(), base_free - 1);
 	ck_assert_hex_eq(pt_table(as.pml4)[VA >> 39], 0);
 	/* Nothing mapped at all: nothing to do. */
-	ck_assert_int_eq(aspace_unmap(&as, 0, USER_TOP), 0);
+	ck_assert_err(aspace_unmap(&as, 0, USER_TOP), 0);
 }
 END_TEST
 
@@ -249,9 +249,9 @@ START_TEST(test_unmap_split_2m)
 {
 	pte_t before;
 
-	ck_assert_int_eq(aspace_map(&as, VA, PA, HUGE_2M, RW | AS_EXEC), 0);
+	ck_assert_err(aspace_map(&as, VA, PA, HUGE_2M, RW | AS_EXEC), 0);
 	before = leaf(VA);
-	ck_assert_int_eq(aspace_unmap(&as, VA + 0x10000, 2 * PAGE_SIZE), 0);
+	ck_assert_err(aspace_unmap(&as, VA + 0x10000, 2 * PAGE_SIZE), 0);
 	expect_unmapped(VA + 0x10000);
 	expect_unmapped(VA + 0x11000);
 	expect_map(VA, PA, 1, PTE_P | PTE_W);
@@ -270,9 +270,9 @@ START_TEST(test_split_1g_and_pat)
 	pte_t huge = PA | PTE_P | PTE_PS | PTE_W | PTE_PAT_HUGE | PTE_PCD | PTE_NX | PTE_D | PTE_A;
 
 	/* A 1 GiB leaf made by hand (aspace_map makes only 2 MiB ones). */
-	ck_assert_int_eq(pt_walk_create(as.pml4, VA, PT_LEVEL_PDPT, &c), 0);
+	ck_assert_err(pt_walk_create(as.pml4, VA, PT_LEVEL_PDPT, &c), 0);
 	*c.pte = huge;
-	ck_assert_int_eq(aspace_protect(&as, VA + HUGE_2M + PAGE_SIZE, PAGE_SIZE, 0), 0);
+	ck_assert_err(aspace_protect(&as, VA + HUGE_2M + PAGE_SIZE, PAGE_SIZE, 0), 0);
 	expect_map(VA + HUGE_2M + PAGE_SIZE, PA + HUGE_2M + PAGE_SIZE, 1, PTE_P | PTE_NX);
 	expect_map(VA + HUGE_2M, PA + HUGE_2M, 1, PTE_P | PTE_W | PTE_NX);
 	expect_map(VA + 5 * HUGE_2M + 3, PA + 5 * HUGE_2M + 3, 2, PTE_P | PTE_W | PTE_NX);
@@ -284,7 +284,7 @@ START_TEST(test_split_1g_and_pat)
 						     PTE_D | PTE_A | PTE_PS);
 	/* The PDPT made by hand, then split 1G -> 2M -> 4K: a PD and a PT more. */
 	ck_assert_uint_eq(simmem_free_count(), base_free - 1 - 1 - 2);
-	ck_assert_int_eq(aspace_unmap(&as, VA, HUGE_1G), 0);
+	ck_assert_err(aspace_unmap(&as, VA, HUGE_1G), 0);
 	ck_assert_uint_eq(simmem_free_count(), base_free - 1);
 }
 END_TEST
@@ -295,11 +295,11 @@ START_TEST(test_flush_before_free)
 	paddr_t owned[3];
 	int flush_at = -1, frees = 0, tables = 0;
 
-	ck_assert_int_eq(aspace_alloc(&as, VA + HUGE_1G - PAGE_SIZE, 3 * PAGE_SIZE, RW), 0);
+	ck_assert_err(aspace_alloc(&as, VA + HUGE_1G - PAGE_SIZE, 3 * PAGE_SIZE, RW), 0);
 	for (int i = 0; i < 3; i++)
 		owned[i] = translation(VA + HUGE_1G + (i - 1) * PAGE_SIZE).pa;
 	as_trace_attach(&trace);
-	ck_assert_int_eq(aspace_unmap(&as, VA, 2 * HUGE_1G), 0);
+	ck_assert_err(aspace_unmap(&as, VA, 2 * HUGE_1G), 0);
 	as_trace_attach(NULL);
 	ck_assert(!trace.overflow);
 	for (int i = 0; i < trace.n; i++) {
@@ -332,9 +332,9 @@ START_TEST(test_gather_batches)
 	bool flushed = false;
 
 	/* More owned frames than one gather holds: every free still comes after a flush. */
-	ck_assert_int_eq(aspace_alloc(&as, VA, 300 * PAGE_SIZE, RW), 0);
+	ck_assert_err(aspace_alloc(&as, VA, 300 * PAGE_SIZE, RW), 0);
 	as_trace_attach(&trace);
-	ck_assert_int_eq(aspace_unmap(&as, VA, 300 * PAGE_SIZE), 0);
+	ck_assert_err(aspace_unmap(&as, VA, 300 * PAGE_SIZE), 0);
 	as_trace_attach(NULL);
 	for (int i = 0; i < trace.n; i++) {
 		if (trace.ev[i].kind == AS_EV_FLUSH) {
@@ -356,17 +356,17 @@ START_TEST(test_protect)
 	size_t before;
 	unsigned long flushes;
 
-	ck_assert_int_eq(aspace_map(&as, VA, PA, 4 * PAGE_SIZE, RW), 0);
-	ck_assert_int_eq(aspace_reserve(&as, VA + 4 * PAGE_SIZE, PAGE_SIZE, RW), 0);
+	ck_assert_err(aspace_map(&as, VA, PA, 4 * PAGE_SIZE, RW), 0);
+	ck_assert_err(aspace_reserve(&as, VA + 4 * PAGE_SIZE, PAGE_SIZE, RW), 0);
 	flushes = aspace_host_flushes();
-	ck_assert_int_eq(aspace_protect(&as, VA + PAGE_SIZE, 4 * PAGE_SIZE, AS_EXEC | AS_USER), 0);
+	ck_assert_err(aspace_protect(&as, VA + PAGE_SIZE, 4 * PAGE_SIZE, AS_EXEC | AS_USER), 0);
 	ck_assert_uint_gt(aspace_host_flushes(), flushes);
 	expect_map(VA, PA, 1, PTE_P | PTE_W | PTE_NX);
 	expect_map(VA + PAGE_SIZE, PA + PAGE_SIZE, 1, PTE_P | PTE_U);
 	expect_map(VA + 3 * PAGE_SIZE, PA + 3 * PAGE_SIZE, 1, PTE_P | PTE_U);
 	/* The reservation keeps its new permissions for the fault that fills it. */
 	ck_assert_err(aspace_handle_fault(&as, VA + 4 * PAGE_SIZE, PF_WRITE), -EFAULT);
-	ck_assert_int_eq(aspace_handle_fault(&as, VA + 4 * PAGE_SIZE, PF_USER | PF_INSTR), 0);
+	ck_assert_err(aspace_handle_fault(&as, VA + 4 * PAGE_SIZE, PF_USER | PF_INSTR), 0);
 	expect_map(VA + 4 * PAGE_SIZE, translation(VA + 4 * PAGE_SIZE).pa, 1, PTE_P | PTE_U);
 	/* A hole anywhere in the range: -ENOENT and nothing changes. */
 	before = simmem_free_count();
@@ -380,13 +380,13 @@ END_TEST
 
 START_TEST(test_protect_huge_whole_and_part)
 {
-	ck_assert_int_eq(aspace_map(&as, VA, PA, 2 * HUGE_2M, RW), 0);
+	ck_assert_err(aspace_map(&as, VA, PA, 2 * HUGE_2M, RW), 0);
 	/* The whole first 2M page: stays one leaf. */
-	ck_assert_int_eq(aspace_protect(&as, VA, HUGE_2M, 0), 0);
+	ck_assert_err(aspace_protect(&as, VA, HUGE_2M, 0), 0);
 	expect_map(VA + 3, PA + 3, 2, PTE_P | PTE_NX);
 	expect_map(VA + HUGE_2M, PA + HUGE_2M, 2, PTE_P | PTE_W | PTE_NX);
 	/* The end of the second: split. */
-	ck_assert_int_eq(aspace_protect(&as, VA + 2 * HUGE_2M - PAGE_SIZE, PAGE_SIZE, AS_EXEC), 0);
+	ck_assert_err(aspace_protect(&as, VA + 2 * HUGE_2M - PAGE_SIZE, PAGE_SIZE, AS_EXEC), 0);
 	expect_map(VA + HUGE_2M, PA + HUGE_2M, 1, PTE_P | PTE_W | PTE_NX);
 	expect_map(VA + 2 * HUGE_2M - 1, PA + 2 * HUGE_2M - 1, 1, PTE_P);
 }
@@ -412,7 +412,7 @@ START_TEST(test_oom_every_step)
 				r = aspace_reserve(&as, va, 6 * PAGE_SIZE, RW);
 			simmem_fail_after(-1);
 			if (r == 0) {
-				ck_assert_int_eq(aspace_unmap(&as, va, 6 * PAGE_SIZE), 0);
+				ck_assert_err(aspace_unmap(&as, va, 6 * PAGE_SIZE), 0);
 				ck_assert_uint_eq(simmem_free_count(), before);
 				break;
 			}
@@ -430,7 +430,7 @@ END_TEST
 
 START_TEST(test_oom_split)
 {
-	ck_assert_int_eq(aspace_map(&as, VA, PA, HUGE_2M, RW), 0);
+	ck_assert_err(aspace_map(&as, VA, PA, HUGE_2M, RW), 0);
 	simmem_fail_after(0);
 	ck_assert_err(aspace_unmap(&as, VA + PAGE_SIZE, PAGE_SIZE), -ENOMEM);
 	ck_assert_err(aspace_protect(&as, VA + PAGE_SIZE, PAGE_SIZE, 0), -ENOMEM);
@@ -447,7 +447,7 @@ START_TEST(test_demand_zero)
 	size_t before;
 	paddr_t pa;
 
-	ck_assert_int_eq(aspace_reserve(&as, VA, 2 * PAGE_SIZE, AS_USER), 0);
+	ck_assert_err(aspace_reserve(&as, VA, 2 * PAGE_SIZE, AS_USER), 0);
 	before = simmem_free_count();
 	ck_assert_err(pt_walk(as.pml4, VA, &c), -ENOENT);
 	ck_assert_hex_eq(*c.pte, AS_PTE_LAZY | PTE_U | PTE_NX);
@@ -456,7 +456,7 @@ START_TEST(test_demand_zero)
 	ck_assert_err(aspace_handle_fault(&as, VA + 2 * PAGE_SIZE, 0), -EFAULT);
 	ck_assert_err(aspace_handle_fault(&as, USER_TOP, 0), -EFAULT);
 	ck_assert_uint_eq(simmem_free_count(), before);
-	ck_assert_int_eq(aspace_handle_fault(&as, VA + 8, PF_USER), 0);
+	ck_assert_err(aspace_handle_fault(&as, VA + 8, PF_USER), 0);
 	pa = translation(VA).pa;
 	ck_assert(leaf(VA) & AS_PTE_OWNED);
 	expect_map(VA + 8, pa + 8, 1, PTE_P | PTE_U | PTE_NX);
@@ -464,7 +464,7 @@ START_TEST(test_demand_zero)
 	for (int i = 0; i < PT_ENTRIES; i++)
 		ck_assert_hex_eq(pt_table(pa)[i], 0);
 	/* Again (another CPU was first): nothing new. */
-	ck_assert_int_eq(aspace_handle_fault(&as, VA, PF_USER), 0);
+	ck_assert_err(aspace_handle_fault(&as, VA, PF_USER), 0);
 	ck_assert_uint_eq(simmem_free_count(), before - 1);
 	ck_assert_err(aspace_handle_fault(&as, VA, PF_USER | PF_WRITE), -EFAULT);
 	/* Out of frames. */
@@ -473,7 +473,7 @@ START_TEST(test_demand_zero)
 	simmem_fail_after(-1);
 	expect_unmapped(VA + PAGE_SIZE);
 	/* Unmap frees the filled page, the reservation goes too. */
-	ck_assert_int_eq(aspace_unmap(&as, VA, 2 * PAGE_SIZE), 0);
+	ck_assert_err(aspace_unmap(&as, VA, 2 * PAGE_SIZE), 0);
 	ck_assert(!simmem_is_allocated(pa));
 	ck_assert_err(aspace_handle_fault(&as, VA + PAGE_SIZE, 0), -EFAULT);
 }
@@ -488,19 +488,19 @@ START_TEST(test_kernel_half_shared)
 	size_t before = simmem_free_count();
 	struct pt_translation t;
 
-	ck_assert_int_eq(aspace_map(k, KMAP_BASE, PA, 2 * PAGE_SIZE, RW | AS_GLOBAL), 0);
+	ck_assert_err(aspace_map(k, KMAP_BASE, PA, 2 * PAGE_SIZE, RW | AS_GLOBAL), 0);
 	/* Visible in a space created before the mapping. */
-	ck_assert_int_eq(pt_translate(as.pml4, KMAP_BASE + PAGE_SIZE, &t), 0);
+	ck_assert_err(pt_translate(as.pml4, KMAP_BASE + PAGE_SIZE, &t), 0);
 	ck_assert_hex_eq(t.pa, PA + PAGE_SIZE);
 	ck_assert_hex_eq(t.flags, PTE_P | PTE_W | PTE_NX | PTE_G);
-	ck_assert_int_eq(aspace_unmap(k, KMAP_BASE, 2 * PAGE_SIZE), 0);
+	ck_assert_err(aspace_unmap(k, KMAP_BASE, 2 * PAGE_SIZE), 0);
 	/* The PD and PT go, the shared PDPT stays, the PML4 entry never changes. */
 	ck_assert_uint_eq(pt_table(k->pml4)[KMAP_BASE >> 39 & 511], pml4e);
 	ck_assert_uint_eq(simmem_free_count(), before);
 	ck_assert_err(pt_translate(as.pml4, KMAP_BASE, &t), -ENOENT);
 	/* A whole kernel-half unmap from the top of the address space leaves the PDPTs too. */
-	ck_assert_int_eq(aspace_alloc(k, -HUGE_2M, HUGE_2M, 0), 0);
-	ck_assert_int_eq(aspace_unmap(k, -HUGE_1G, HUGE_1G), 0);
+	ck_assert_err(aspace_alloc(k, -HUGE_2M, HUGE_2M, 0), 0);
+	ck_assert_err(aspace_unmap(k, -HUGE_1G, HUGE_1G), 0);
 	ck_assert_uint_eq(simmem_free_count(), before);
 	ck_assert_uint_ne(pt_table(k->pml4)[511], 0);
 }
@@ -511,12 +511,12 @@ START_TEST(test_destroy_everything)
 	struct aspace other;
 	size_t before = simmem_free_count();
 
-	ck_assert_int_eq(aspace_init(&other), 0);
-	ck_assert_int_eq(aspace_map(&other, 0, PA, 4 * HUGE_2M + PAGE_SIZE, ALL_PROT), 0);
-	ck_assert_int_eq(aspace_alloc(&other, USER_TOP - 8 * PAGE_SIZE, 8 * PAGE_SIZE, 0), 0);
-	ck_assert_int_eq(aspace_reserve(&other, VA, 64 * PAGE_SIZE, 0), 0);
-	ck_assert_int_eq(aspace_handle_fault(&other, VA, 0), 0);
-	ck_assert_int_eq(aspace_unmap(&other, HUGE_2M + PAGE_SIZE, PAGE_SIZE), 0);
+	ck_assert_err(aspace_init(&other), 0);
+	ck_assert_err(aspace_map(&other, 0, PA, 4 * HUGE_2M + PAGE_SIZE, ALL_PROT), 0);
+	ck_assert_err(aspace_alloc(&other, USER_TOP - 8 * PAGE_SIZE, 8 * PAGE_SIZE, 0), 0);
+	ck_assert_err(aspace_reserve(&other, VA, 64 * PAGE_SIZE, 0), 0);
+	ck_assert_err(aspace_handle_fault(&other, VA, 0), 0);
+	ck_assert_err(aspace_unmap(&other, HUGE_2M + PAGE_SIZE, PAGE_SIZE), 0);
 	aspace_destroy(&other);
 	ck_assert_uint_eq(simmem_free_count(), before);
 	/* Destroying twice (or a space whose init failed) is harmless. */

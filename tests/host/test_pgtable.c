@@ -105,7 +105,7 @@ START_TEST(test_translate_4k)
 
 	expect_translation(va, pa, 1, PTE_P | PTE_W | PTE_U | PTE_NX);
 	expect_translation(va + 0xfff, pa + 0xfff, 1, PTE_P | PTE_W | PTE_U | PTE_NX);
-	ck_assert_int_eq(pt_walk(root, va + 0x123, &c), 0);
+	ck_assert_err(pt_walk(root, va + 0x123, &c), 0);
 	ck_assert_ptr_eq(c.pte, e);
 	ck_assert_int_eq(c.level, 1);
 	ck_assert_hex_eq(c.va, va);
@@ -125,11 +125,11 @@ START_TEST(test_translate_huge)
 	expect_translation(va2m, pa2m, 2, PTE_P | PTE_G);
 	expect_translation(va2m + 0x1fffff, pa2m + 0x1fffff, 2, PTE_P | PTE_G);
 	expect_translation(va1g + 0x2345678, pa1g + 0x2345678, 3, PTE_P | PTE_U | PTE_NX);
-	ck_assert_int_eq(pt_walk(root, va1g + 0x3fffffff, &c), 0);
+	ck_assert_err(pt_walk(root, va1g + 0x3fffffff, &c), 0);
 	ck_assert_ptr_eq(c.pte, e1g);
 	ck_assert_int_eq(c.level, 3);
 	ck_assert_hex_eq(c.va, va1g); /* canonical, upper half */
-	ck_assert_int_eq(pt_walk(root, va2m + 1, &c), 0);
+	ck_assert_err(pt_walk(root, va2m + 1, &c), 0);
 	ck_assert_ptr_eq(c.pte, e2m);
 	ck_assert_hex_eq(pte_addr(*e2m, 2), pa2m);
 	ck_assert_hex_eq(pte_addr(*e1g, 3), pa1g);
@@ -233,7 +233,7 @@ static pte_t *expect_create_at(CK_SITE, uint64_t va, int level, size_t tables)
 	size_t before = simmem_free_count();
 	struct pt_cursor c;
 
-	ck_assert_int_eq(pt_walk_create(root, va, level, &c), 0);
+	ck_assert_err(pt_walk_create(root, va, level, &c), 0);
 	ck_assert_msg(before - simmem_free_count() == tables,
 		      "pt_walk_create(%#lx, %d) allocated %zu, expected %zu", va, level,
 		      before - simmem_free_count(), tables);
@@ -384,7 +384,7 @@ START_TEST(test_range_order_and_holes)
 	map(base + 0x3000, 0x3000, 1, 0);
 	map(base + 0x200000, 0x200000, 2, 0);
 	/* [base, base + 4M): PT entries 0..511 of the first PT, then the 2M leaf. */
-	ck_assert_int_eq(pt_walk_range(root, base, base + 0x400000, &ops, &v), 0);
+	ck_assert_err(pt_walk_range(root, base, base + 0x400000, &ops, &v), 0);
 	ck_assert_int_eq(v.n, 512 + 1);
 	for (int i = 0; i < 64; i++) {
 		ck_assert_hex_eq(v.c[i].va, base + i * 0x1000UL);
@@ -396,18 +396,18 @@ START_TEST(test_range_order_and_holes)
 	ck_assert(!(*v.c[4].pte & PTE_P));
 	/* Early stop. */
 	v = (struct visits){ .stop_at = 3, .ret = PT_STOP };
-	ck_assert_int_eq(pt_walk_range(root, base, base + 0x400000, &ops, &v), PT_STOP);
+	ck_assert_err(pt_walk_range(root, base, base + 0x400000, &ops, &v), PT_STOP);
 	ck_assert_int_eq(v.n, 4);
 	v = (struct visits){ .stop_at = 0, .ret = -EIO };
 	ck_assert_err(pt_walk_range(root, base, base + 0x400000, &ops, &v), -EIO);
 	/* A hole at level 4 is one visit; stop_level 3 stops above the PDs. */
 	v = (struct visits){ .stop_at = -1 };
-	ck_assert_int_eq(pt_walk_range(root, 0, base, &ops, &v), 0);
+	ck_assert_err(pt_walk_range(root, 0, base, &ops, &v), 0);
 	ck_assert_int_eq(v.n, 1);
 	ck_assert_int_eq(v.c[0].level, 4);
 	ops.stop_level = 3;
 	v = (struct visits){ .stop_at = -1 };
-	ck_assert_int_eq(pt_walk_range(root, base, base + 2 * HUGE_1G, &ops, &v), 0);
+	ck_assert_err(pt_walk_range(root, base, base + 2 * HUGE_1G, &ops, &v), 0);
 	ck_assert_int_eq(v.n, 2);
 	ck_assert_int_eq(v.c[0].level, 3);
 	ck_assert(*v.c[0].pte & PTE_P);
@@ -420,17 +420,17 @@ START_TEST(test_range_bounds)
 	struct pt_ops ops = { .visit = record, .stop_level = 4 };
 
 	/* The whole space: 512 PML4 entries, upper half sign-extended. */
-	ck_assert_int_eq(pt_walk_range(root, 0, 0, &ops, &v), 0);
+	ck_assert_err(pt_walk_range(root, 0, 0, &ops, &v), 0);
 	ck_assert_int_eq(v.n, 512);
 	ck_assert_hex_eq(v.c[0].va, 0);
 	/* Across the hole: the last lower and the first upper entry. */
 	v = (struct visits){ .stop_at = -1 };
-	ck_assert_int_eq(pt_walk_range(root, USER_TOP - 1, 0xffff800000000001UL, &ops, &v), 0);
+	ck_assert_err(pt_walk_range(root, USER_TOP - 1, 0xffff800000000001UL, &ops, &v), 0);
 	ck_assert_int_eq(v.n, 2);
 	ck_assert_hex_eq(v.c[0].va, 0x00007f8000000000UL);
 	ck_assert_hex_eq(v.c[1].va, 0xffff800000000000UL);
 	v = (struct visits){ .stop_at = -1 };
-	ck_assert_int_eq(pt_walk_range(root, 0x1000, 0x1000, &ops, &v), 0);
+	ck_assert_err(pt_walk_range(root, 0x1000, 0x1000, &ops, &v), 0);
 	ck_assert_int_eq(v.n, 0);
 	ck_assert_err(pt_walk_range(root, 0x2000, 0x1000, &ops, &v), -EINVAL);
 	ck_assert_err(pt_walk_range(root, 0x0000800000000000UL, 0, &ops, &v), -EINVAL);
@@ -454,7 +454,7 @@ START_TEST(test_range_alloc_rollback)
 	ck_assert_uint_eq(simmem_free_count(), before);
 	ck_assert_uint_eq(pt_table(root)[0], 0);
 	v = (struct visits){ .stop_at = -1 };
-	ck_assert_int_eq(pt_walk_range(root, 0x1000, 0x3000, &ops, &v), 0);
+	ck_assert_err(pt_walk_range(root, 0x1000, 0x3000, &ops, &v), 0);
 	ck_assert_int_eq(v.n, 2);
 	ck_assert_uint_eq(before - simmem_free_count(), 3);
 }
@@ -475,7 +475,7 @@ static const char *dump_of_root(void)
 {
 	dump_len = 0;
 	dump[0] = '\0';
-	ck_assert_int_eq(pt_dump(root, capture, NULL), 0);
+	ck_assert_err(pt_dump(root, capture, NULL), 0);
 	return dump;
 }
 
@@ -668,7 +668,7 @@ static void check_random_translations_at(CK_SITE)
 				      r);
 			continue;
 		}
-		ck_assert_int_eq(r, 0);
+		ck_assert_err(r, 0);
 		ck_assert_hex_eq(t.pa, l->pa + (linear(va) - l->va));
 	}
 }
@@ -731,7 +731,7 @@ START_TEST(test_random_create)
 			ck_assert_int_eq(c.level, l->level);
 			continue;
 		}
-		ck_assert_int_eq(r, 0);
+		ck_assert_err(r, 0);
 		ck_assert_int_eq(c.level, level);
 		ck_assert_ptr_eq(c.pte, entry(va, level, 0));
 		ck_assert_msg(l ? (*c.pte & PTE_P) != 0 : *c.pte == 0,
