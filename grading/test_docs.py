@@ -344,6 +344,35 @@ def run_autograder(cmd, m):
 
 
 @staff_only
+def run_brief(cmd, m):
+    """HINTS=brief: the tree's stub comments point at the handout and keep no
+    design hint, and labs/current.json says so (handout, branch or bundle)."""
+    lab = re.search(r"(?:LAB|UPTO)=(\d+|N)", cmd).group(1)
+    lab = 1 if lab == "N" else int(lab)
+    student = gl.lab_manifest(lab)["student_files"][0]
+    dest = scratch("brief-%s" % cmd.split()[1])
+    if cmd.startswith("make handout"):
+        status, out = sh("make handout LAB=%d DEST=%s HINTS=brief" % (lab, dest), 300)
+        read = lambda rel: open(os.path.join(dest, rel)).read() if status == 0 else ""
+    elif cmd.startswith("make branches"):
+        status, out = sh("make branches DEST=%s UPTO=%d HINTS=brief" % (dest, lab), 300)
+        read = lambda rel: sh("git show lab%d:%s" % (lab, rel), 30, cwd=dest)[1]
+    else:
+        status, out = sh("make autograder LAB=%d HINTS=brief" % lab, 300)
+        import zipfile
+        zpath = os.path.join(ROOT, "obj", "autograder-lab%d.zip" % lab)
+        read = lambda rel: zipfile.ZipFile(zpath).read("tree/" + rel).decode()
+    if status != 0:
+        return False, "%s: exit %s\n%s" % (cmd, status, tail(out))
+    stamp, code = json.loads(read("labs/current.json")), read(student)
+    ok = stamp.get("hints") == "brief" and \
+        "your code here; see handouts/lab%d.md section" % lab in code and \
+        "your code here. " not in code
+    return ok, "" if ok else "%s: hints %r, stub comments: %s" % (
+        cmd, stamp.get("hints"), re.findall(r"/\* LAB \d+: [^\n]*", code)[:3])
+
+
+@staff_only
 def run_autograder_usage(cmd, m):
     """Without LAB= it must stop with its usage, not bundle every lab."""
     return expect(*sh(cmd, 60), r"usage: make autograder LAB=N", 2)
@@ -489,6 +518,8 @@ CASES = [
                                                           600), r"^\d+ passed, 0 failed$")),
     (r"^make format$", run_format),
     (r"^make compile_commands\.json$", run_compile_commands),
+    (r"^make (handout LAB=[N\d] DEST=\S+|branches DEST=\S+ UPTO=[N\d]|autograder LAB=[N\d]) "
+     r"HINTS=brief$", run_brief),
     (r"^make handout LAB=[N\d] DEST=\S+( \[?STUB_ALL=1\]?)?$", run_handout),
     (r"^make branches DEST=\S+ UPTO=[N\d]$", run_branches),
     (r"^make handin$", run_handin),
