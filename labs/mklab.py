@@ -457,6 +457,41 @@ def check_milestones(src, lab, m, regions):
     return errs
 
 
+def check_test_table(src, lab, m):
+    """Errors: a test of the manifest without a row in the handout's test
+    table (a table whose header is `| test | checks |`), or with an empty one.
+    A row may name several tests, by full or bare name or a pattern (`host_*`)."""
+    import fnmatch
+    with open(os.path.join(src, m["handout"])) as f:
+        lines = f.read().splitlines()
+    covered, in_table = {}, False
+    for line in lines:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")] \
+            if line.startswith("|") else None
+        if not cells:
+            in_table = False
+            continue
+        if cells[0].lower() == "test":
+            in_table = True
+            continue
+        if not in_table or len(cells) < 2:
+            continue
+        for span in re.findall(r"`([^`]+)`", cells[0]):
+            covered[span] = cells[1]
+    errs = []
+    for name in test_names(m):
+        short = name.split(".", 1)[1]
+        rows = [d for pat, d in covered.items()
+                if fnmatch.fnmatchcase(name, pat) or fnmatch.fnmatchcase(short, pat)]
+        if not rows:
+            errs.append("%s: no row of its test table (| test | checks |) names `%s`"
+                        % (m["handout"], name))
+        elif not any(rows):
+            errs.append("%s: the test table row of `%s` does not say what it checks"
+                        % (m["handout"], name))
+    return errs
+
+
 def test_names(manifest):
     return [t["name"] for part in manifest["parts"] for t in part["tests"]]
 
@@ -662,6 +697,7 @@ def load_all(src, include_untracked=False):
     all_regions = [r for v in scanned.values() for r in v[2]]
     for lab, m in manifests.items():
         errors.extend(check_milestones(src, lab, m, all_regions))
+        errors.extend(check_test_table(src, lab, m))
         for sf in m["student_files"]:
             if sf in scanned and not any(r.lab == lab for r in scanned[sf][2]):
                 errors.append("labs/lab%d/lab.json: student file %s has no LAB %d region"
