@@ -73,14 +73,17 @@ KERN_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. \
 # own OBJ= directory.
 MEMVIEW ?= 1
 KERN_CFLAGS += -DMEMVIEW_CHECK=$(MEMVIEW)
-KERN_ASFLAGS := -g -I. -D__ASSEMBLER__ -MMD -MP $(CC_TARGET)
+KERN_ASFLAGS := -g -I. -I$(OBJ) -D__ASSEMBLER__ -MMD -MP $(CC_TARGET)
+ASM_OFFSETS := $(OBJ)/generated/asm-offsets.h
 # binutils 2.39 warns about the kernel's one RWX load segment (boot code
 # writes its page tables); older ones and lld do not know the option.
 LD_NO_RWX_WARN := $(call ld-option,--no-warn-rwx-segments)
 KERN_LDFLAGS := -m elf_x86_64 -nostdlib -z max-page-size=4096 -z noexecstack \
 	$(LD_NO_RWX_WARN) -T kern/kernel.ld
 
-KERN_SRCS := $(wildcard kern/*.c kern/*.S lib/*.c) $(sort $(wildcard kern/test/*.c))
+# kern/asm-offsets.c is not linked: it only generates ASM_OFFSETS (below).
+KERN_SRCS := $(filter-out kern/asm-offsets.c,$(wildcard kern/*.c kern/*.S lib/*.c)) \
+	$(sort $(wildcard kern/test/*.c))
 KERN_OBJS := $(patsubst %,$(OBJ)/%.o,$(basename $(KERN_SRCS)))
 KERNEL := $(OBJ)/kern/kernel
 ISO := $(OBJ)/pagoda.iso
@@ -99,10 +102,22 @@ $(OBJ)/lib/%.o: lib/%.c $(OBJ)/toolchain
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(KERN_CFLAGS) -c -o $@ $<
 
-$(OBJ)/kern/%.o: kern/%.S $(OBJ)/toolchain
+$(OBJ)/kern/%.o: kern/%.S $(ASM_OFFSETS) $(OBJ)/toolchain
 	$(call quiet,AS,$<)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(KERN_ASFLAGS) -c -o $@ $<
+
+# Structure offsets for the assembly (#include "generated/asm-offsets.h"),
+# taken from the compiler's own layout: kern/asm-offsets.c's DEFINE lines
+# come out of the assembler listing as "->NAME value".
+$(ASM_OFFSETS): kern/asm-offsets.c $(OBJ)/toolchain
+	$(call quiet,GEN,$@)
+	@mkdir -p $(@D) $(OBJ)/kern
+	$(Q)$(CC) $(KERN_CFLAGS) -S -MF $(OBJ)/kern/asm-offsets.d -MT $@ -o $(OBJ)/kern/asm-offsets.s $<
+	$(Q){ echo '/* Generated from kern/asm-offsets.c by the Makefile: do not edit. */'; \
+		sed -n 's/^[[:space:]]*\.ascii[[:space:]]*"->\([A-Za-z0-9_]*\) \$$\{0,1\}\([0-9]*\)".*/#define \1 \2/p' \
+		$(OBJ)/kern/asm-offsets.s; } > $@.tmp
+	$(Q)test -s $@.tmp && mv $@.tmp $@
 
 # Link, then fill the fixed-size .ksyms section in place (kern/ksyms.c).
 $(KERNEL): $(KERN_OBJS) kern/kernel.ld tools/mksyms.py $(OBJ)/toolchain
@@ -406,5 +421,5 @@ discriminate:
 	$(staff_only)
 	$(Q)$(PYTHON) grading/discriminate.py $(if $(LAB),--lab $(LAB))
 
--include $(KERN_OBJS:.o=.d)
+-include $(KERN_OBJS:.o=.d) $(OBJ)/kern/asm-offsets.d
 -include $(patsubst %,$(OBJ)/user/%.d,$(USER_PROGS)) $(USER_LIB_OBJS:.o=.d)

@@ -5,6 +5,7 @@
  * and jump to kmain() in the higher half.
  */
 #include "kern/mm.h"
+#include "kern/x86.h"
 
 #define MB2_MAGIC 0xe85250d6
 #define MB2_BOOT_MAGIC 0x36d76289
@@ -60,14 +61,14 @@ _start:
 	mov $PHYS(boot_pml4), %eax
 	mov %eax, %cr3
 	mov %cr4, %eax
-	or $0x20, %eax			/* PAE */
+	or $CR4_PAE, %eax
 	mov %eax, %cr4
-	mov $0xc0000080, %ecx		/* EFER: LME | NXE */
+	mov $MSR_EFER, %ecx
 	rdmsr
-	or $((1 << 8) | (1 << 11)), %eax
+	or $(EFER_LME | EFER_NXE), %eax
 	wrmsr
 	mov %cr0, %eax
-	or $((1 << 31) | (1 << 16) | 1), %eax	/* PG | WP | PE */
+	or $(CR0_PG | CR0_WP | CR0_PE), %eax
 	mov %eax, %cr0
 
 	lgdt PHYS(boot_gdt_desc32)

@@ -32,21 +32,6 @@ static struct {
 
 void syscall_entry(void);
 
-/*
- * The offsets kern/syscall_entry.S uses, published as absolute symbols so
- * that the assembly does not hard-code struct percpu's layout.
- */
-static void __attribute__((used)) publish_percpu_offsets(void)
-{
-	asm volatile(".globl PERCPU_SYSCALL_RSP0\n\t"
-		     ".set PERCPU_SYSCALL_RSP0, %c0\n\t"
-		     ".globl PERCPU_SYSCALL_USER_RSP\n\t"
-		     ".set PERCPU_SYSCALL_USER_RSP, %c1"
-		     :
-		     : "i"(offsetof(struct percpu, syscall_rsp0)),
-		       "i"(offsetof(struct percpu, syscall_user_rsp)));
-}
-
 void syscall_init_cpu(void)
 {
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);

@@ -11,14 +11,13 @@
  * already loaded on Intel CPUs, a classic privilege-escalation bug, so we
  * take it only when the return address lies in the lower canonical half.
  *
- * PERCPU_SYSCALL_RSP0 and PERCPU_SYSCALL_USER_RSP are offsets into struct
- * percpu, defined as absolute symbols by kern/syscall.c.
+ * PERCPU_SYSCALL_RSP0, PERCPU_SYSCALL_USER_RSP and the TF_* offsets come
+ * from the C layouts (generated/asm-offsets.h, made from kern/asm-offsets.c).
  */
 #include "kern/gdt.h"
+#include "kern/trap.h"
 
 #define SYSCALL_VECTOR 256	/* trapframe.vector of a system call (no IDT vector) */
-#define TF_RIP 136		/* offsets in struct trapframe */
-#define TF_CS 144
 
 	.text
 	.globl syscall_entry
@@ -34,21 +33,7 @@ syscall_entry:
 	pushq %rcx				/* rip */
 	pushq $0				/* error */
 	pushq $SYSCALL_VECTOR			/* vector */
-	pushq %rax
-	pushq %rbx
-	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %rbp
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	pushq %r11
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
+	PUSH_REGS
 	xor %ebp, %ebp			/* backtraces stop here */
 	mov %rsp, %rdi
 	call syscall_dispatch
@@ -59,25 +44,11 @@ syscall_entry:
 	jnz 1f
 	cmpq $(GDT_UCODE | 3), TF_CS(%rsp)
 	jne 1f
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	addq $8, %rsp			/* r11: RFLAGS below */
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rbp
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	addq $8, %rsp			/* rcx: RIP below */
-	popq %rbx
-	popq %rax
+	POP_REGS			/* rcx and r11 are reloaded below */
 	/* Now: vector, error, rip, cs, rflags, rsp, ss. */
-	movq 16(%rsp), %rcx
-	movq 32(%rsp), %r11
-	movq 40(%rsp), %rsp
+	movq (TF_RIP - TF_VECTOR)(%rsp), %rcx
+	movq (TF_RFLAGS - TF_VECTOR)(%rsp), %r11
+	movq (TF_RSP - TF_VECTOR)(%rsp), %rsp
 	/* From here to sysret nothing can trap: interrupts are off. */
 	swapgs
 	sysretq

@@ -12,6 +12,7 @@
  */
 #include "kern/gdt.h"
 #include "kern/smp.h"
+#include "kern/x86.h"
 
 #define T(x) ((x) - ap_tramp_start + TRAMP_PA)
 
@@ -26,7 +27,7 @@ ap_tramp_start:
 	movw %ax, %ds
 	lgdtl T(tramp_gdt_desc)
 	movl %cr0, %eax
-	orl $1, %eax			/* PE */
+	orl $CR0_PE, %eax
 	movl %eax, %cr0
 	ljmpl $0x08, $T(tramp32)
 
@@ -37,16 +38,16 @@ tramp32:
 	movw %ax, %es
 	movw %ax, %ss
 	movl %cr4, %eax
-	orl $0x20, %eax			/* PAE */
+	orl $CR4_PAE, %eax
 	movl %eax, %cr4
 	movl T(tp_cr3), %eax
 	movl %eax, %cr3
-	movl $0xc0000080, %ecx		/* EFER: LME | NXE */
+	movl $MSR_EFER, %ecx
 	rdmsr
-	orl $((1 << 8) | (1 << 11)), %eax
+	orl $(EFER_LME | EFER_NXE), %eax
 	wrmsr
 	movl %cr0, %eax
-	orl $((1 << 31) | (1 << 16)), %eax	/* PG | WP */
+	orl $(CR0_PG | CR0_WP), %eax
 	movl %eax, %cr0
 	ljmpl $0x18, $T(tramp64)
 

@@ -2,8 +2,6 @@
 #ifndef KERN_TRAP_H
 #define KERN_TRAP_H
 
-#include "lib/types.h"
-
 #define T_DIVIDE 0
 #define T_DEBUG 1
 #define T_NMI 2
@@ -30,7 +28,45 @@
 #define PF_RSVD (1u << 3)
 #define PF_INSTR (1u << 4)
 
-/* Saved by kern/trapentry.S; the order matches its pushes. */
+#ifdef __ASSEMBLER__
+/*
+ * The offsets of struct trapframe's fields (TF_RIP, TF_CS, ..., TF_SIZE),
+ * generated from the struct below by the Makefile (kern/asm-offsets.c).
+ */
+#include "generated/asm-offsets.h"
+
+/*
+ * PUSH_REGS saves the general registers as the first fields of a struct
+ * trapframe, below the vector, error code and the CPU's iretq frame already
+ * on the stack; POP_REGS restores them and leaves %rsp at TF_VECTOR. Shared
+ * by the exception entry (kern/trapentry.S) and the system-call entry
+ * (kern/syscall_entry.S) so that both build the same frame. cfi=1 describes
+ * each push for GDB's unwinder (inside a .cfi_startproc). Assembler
+ * macros, not C: clang-format must leave them alone.
+ */
+/* clang-format off */
+.macro PUSH_REGS cfi=0
+	.irp reg, rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15
+	pushq %\reg
+	.if \cfi
+	.cfi_adjust_cfa_offset 8
+	.ifc \reg, rbp
+	.cfi_rel_offset rbp, 0
+	.endif
+	.endif
+	.endr
+.endm
+
+.macro POP_REGS
+	.irp reg, r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax
+	popq %\reg
+	.endr
+.endm
+/* clang-format on */
+#else
+#include "lib/types.h"
+
+/* Saved by PUSH_REGS (above) under the CPU's frame; the order matches. */
 struct trapframe {
 	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
 	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
@@ -71,5 +107,7 @@ void page_fault_handler(struct trapframe *tf);
 const char *trap_name(int vector);
 /* trap_print - vector, error code, CR2, registers and a backtrace. */
 void trap_print(const struct trapframe *tf);
+
+#endif /* __ASSEMBLER__ */
 
 #endif

@@ -1,9 +1,12 @@
-/* Thin wrappers around x86-64 instructions the kernel needs. */
+/*
+ * Thin wrappers around x86-64 instructions the kernel needs, and the names of
+ * the control-register bits and MSRs. The constants are also for assembly
+ * (kern/boot.S, kern/trampoline.S): GAS accepts the UL suffix.
+ */
 #ifndef KERN_X86_H
 #define KERN_X86_H
 
-#include "lib/types.h"
-
+#define CR0_PE (1UL << 0)
 #define CR0_WP (1UL << 16)
 #define CR0_PG (1UL << 31)
 #define CR4_PAE (1UL << 5)
@@ -24,6 +27,9 @@
 #define EFER_SCE (1UL << 0)
 #define EFER_LME (1UL << 8)
 #define EFER_NXE (1UL << 11)
+
+#ifndef __ASSEMBLER__
+#include "lib/types.h"
 
 static inline uint8_t inb(uint16_t port)
 {
@@ -154,5 +160,7 @@ static inline void pause(void)
 	asm volatile("pause" ::: "memory");
 }
 #endif
+
+#endif /* __ASSEMBLER__ */
 
 #endif
