@@ -1,3 +1,7 @@
+/*
+ * ACPI tables, just enough for SMP: find the MADT from the RSDP GRUB passed and
+ * list the processors' local APIC IDs (kern/acpi.h).
+ */
 #include "kern/acpi.h"
 #include "kern/bootinfo.h"
 #include "lib/errno.h"

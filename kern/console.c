@@ -1,3 +1,7 @@
+/*
+ * kprintf and friends: formatted kernel output to the serial console, one
+ * lock so that lines from several CPUs do not interleave.
+ */
 #include "kern/console.h"
 #include "kern/panic.h"
 #include "kern/spinlock.h"

@@ -1,3 +1,7 @@
+/*
+ * This CPU's index (through the per-CPU data at GS) and the CPUID features
+ * the kernel asks about (1 GiB pages, SMEP, SMAP, PCID, INVPCID).
+ */
 #include "kern/cpu.h"
 #include "kern/percpu.h"
 #include "kern/x86.h"

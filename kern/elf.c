@@ -1,3 +1,7 @@
+/*
+ * Parse and load the statically linked ELF64 executables of user programs
+ * into an address space (kern/elf.h has the accepted subset).
+ */
 #include "kern/aspace.h"
 #include "kern/elf.h"
 #include "kern/uaccess.h"

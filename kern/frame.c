@@ -1,3 +1,7 @@
+/*
+ * The physical frame allocator: a bitmap of 4 KiB frames built from the
+ * Multiboot2 memory map, minus what the kernel and the loader occupy.
+ */
 #include "kern/bootinfo.h"
 #include "kern/console.h"
 #include "kern/frame.h"

@@ -1,3 +1,7 @@
+/*
+ * Each CPU's GDT and TSS: kernel and user segments in the order SYSCALL and
+ * SYSRET require, and the ring-0 stack for traps from user mode.
+ */
 #include "kern/cpu.h"
 #include "kern/gdt.h"
 #include "lib/string.h"

@@ -1,3 +1,8 @@
+/*
+ * The kernel's own page tables after boot: kva2pa, dropping the boot identity
+ * map, the kernel-half PDPTs every address space shares, and flushing this
+ * CPU's whole TLB.
+ */
 #include "kern/frame.h"
 #include "kern/kvm.h"
 #include "kern/panic.h"

@@ -1,3 +1,7 @@
+/*
+ * The local APIC in xAPIC (MMIO) mode: enable, EOI, IPIs (INIT, STARTUP,
+ * fixed vectors) and the one-shot timer.
+ */
 #include "kern/lapic.h"
 #include "kern/x86.h"
 

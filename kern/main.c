@@ -1,3 +1,8 @@
+/*
+ * kmain: the C entry point. Brings the layers up in order (memory, traps,
+ * address spaces, system calls, CPUs), then runs the tests or the program
+ * the command line names.
+ */
 #include "kern/aspace.h"
 #include "kern/bootinfo.h"
 #include "kern/console.h"

@@ -1,3 +1,7 @@
+/*
+ * Per-CPU data: the array of struct percpu and percpu_init, which points
+ * this CPU's GS base at its own entry.
+ */
 #include "kern/percpu.h"
 #include "kern/x86.h"
 

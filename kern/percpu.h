@@ -18,7 +18,7 @@ struct tlb_stats {
 	uint64_t global_flush;	/* CR4.PGE toggles: every entry, global ones too */
 	uint64_t ipi_sent;	/* TLB-flush IPIs this CPU sent */
 	uint64_t ipi_received;	/* TLB-flush IPIs this CPU handled */
-	uint64_t shootdowns;	/* tlb_shootdown/tlb_shootdown_kernel calls started here */
+	uint64_t shootdowns;	/* tlb_shootdown calls started here (any space) */
 	uint64_t requests_served; /* remote flush requests this CPU carried out */
 };
 
@@ -29,7 +29,7 @@ struct tlb_stats {
  */
 struct tlb_request {
 	uint64_t va;		  /* first page (page aligned) */
-	uint64_t npages;	  /* pages of 1 << shift bytes; 0 = everything */
+	uint64_t npages;	  /* pages of 1 << shift bytes; 0 flushes nothing */
 	unsigned shift;		  /* PAGE_SHIFT, or 21/30 for huge pages */
 	bool global;		  /* kernel (global) mappings: CR3 reload is not enough */
 	volatile uint64_t pending; /* bit i: CPU i has not acknowledged yet */
@@ -55,7 +55,7 @@ struct percpu {
 	void *volatile call_arg;
 	volatile int call_state;
 
-	/* System-call entry (kern/syscall_entry.c reaches these through %gs). */
+	/* System-call entry (kern/syscall_entry.S reaches these through %gs). */
 	uint64_t syscall_rsp0;	   /* kernel stack top for the running process */
 	uint64_t syscall_user_rsp; /* scratch: the user RSP at entry */
 } __attribute__((aligned(64)));

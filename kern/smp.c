@@ -1,3 +1,7 @@
+/*
+ * Start the application processors that the ACPI MADT lists (INIT, STARTUP
+ * and the trampoline), and smp_call() to hand one a function to run.
+ */
 #include "kern/acpi.h"
 #include "kern/console.h"
 #include "kern/frame.h"

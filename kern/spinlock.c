@@ -1,3 +1,7 @@
+/*
+ * Spinlocks that disable interrupts while held and keep serving TLB
+ * shootdown requests while they wait (the relax hook).
+ */
 #include "kern/spinlock.h"
 #include "kern/cpu.h"
 #include "kern/panic.h"

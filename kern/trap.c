@@ -1,3 +1,7 @@
+/*
+ * The IDT and the C side of interrupts and exceptions: dispatch to the
+ * registered fault and IRQ handlers, and report what nobody handled.
+ */
 #include "kern/console.h"
 #include "kern/cpu.h"
 #include "kern/gdt.h"

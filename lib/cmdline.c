@@ -1,3 +1,7 @@
+/*
+ * Kernel command-line parsing: find a "key=value" word or a bare flag, undo
+ * GRUB's escaping, match names against comma-separated lists.
+ */
 #include "lib/cmdline.h"
 #include "lib/errno.h"
 #include "lib/string.h"

@@ -1,3 +1,6 @@
+/*
+ * errname: the symbolic name ("EFAULT") of a negative errno value.
+ */
 #include "lib/errno.h"
 
 static const char *const names[] = {

@@ -1,3 +1,7 @@
+/*
+ * vprintfmt, the formatting engine of kprintf, the user programs' printf and
+ * snprintf: it writes through a per-character callback.
+ */
 #include "lib/printfmt.h"
 #include "lib/string.h"
 

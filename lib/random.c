@@ -1,3 +1,6 @@
+/*
+ * SplitMix64, the seeded PRNG the tests draw addresses and values from.
+ */
 #include "lib/random.h"
 
 void rng_seed(struct rng *r, uint64_t seed)

@@ -1,3 +1,7 @@
+/*
+ * SHA-256 and HMAC-SHA-256, with which the test framework signs its verdict
+ * lines.
+ */
 #include "lib/sha256.h"
 #include "lib/string.h"
 

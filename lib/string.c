@@ -1,3 +1,6 @@
+/*
+ * Freestanding string and memory functions (the kernel has no libc).
+ */
 #include "lib/string.h"
 
 void *memcpy(void *dst, const void *src, size_t n)
