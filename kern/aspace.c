@@ -20,31 +20,12 @@
 #include "lib/errno.h"
 #include "lib/string.h"
 
-/* Entries that point to a table are permissive: the leaf decides (as in lab 1). */
-#define PTE_TABLE_FLAGS (PTE_P | PTE_W | PTE_U)
 /* The permission bits of a leaf that aspace_protect rewrites. */
 #define PTE_PROT_BITS (PTE_W | PTE_U | PTE_NX)
 /* Frames a gather holds before it must flush and free them. */
 #define GATHER_MAX 64
 /* Marks a table (not a data frame) in gather.frames; frames are page-aligned. */
 #define GATHER_TABLE 1UL
-
-/*
- * set_pte - store an entry in one 64-bit write that is not reordered before
- * the writes that prepared what it points to: the MMU may read it any time.
- */
-static inline void set_pte(pte_t *pte, pte_t val)
-{
-	__atomic_store_n(pte, val, __ATOMIC_RELEASE);
-}
-
-static inline bool table_is_empty(const pte_t *table)
-{
-	for (int i = 0; i < PT_ENTRIES; i++)
-		if (table[i])
-			return false;
-	return true;
-}
 
 /* pte_bits - the leaf bits (no address, no P) that prot asks for. */
 static pte_t pte_bits(unsigned prot)
@@ -189,7 +170,7 @@ static int split_leaf(pte_t *pte, int level)
 	table = pt_table(pa);
 	for (int i = 0; i < PT_ENTRIES; i++)
 		table[i] = (base + i * child_size) | attrs;
-	set_pte(pte, pa | PTE_TABLE_FLAGS);
+	pte_publish(pte, pa | PTE_TABLE_FLAGS);
 	return 0;
 	/* LAB 2 STUB
 	(void)pte;
@@ -241,7 +222,7 @@ static int unmap_visit(const struct pt_cursor *c, void *arg)
 
 	if (!e)
 		return 0;
-	set_pte(c->pte, 0);
+	pte_publish(c->pte, 0);
 	if (!(e & PTE_P))
 		return 0; /* a reservation: never in a TLB, no frame */
 	g->dirty = true;
@@ -274,9 +255,9 @@ static int prune_visit(const struct pt_cursor *c, void *arg)
 	if (c->level != p->level || !(e & PTE_P) || pte_is_leaf(e, c->level))
 		return 0;
 	table = pte_addr(e, c->level);
-	if (!table_is_empty(pt_table(table)))
+	if (!pt_table_is_empty(pt_table(table)))
 		return 0;
-	set_pte(c->pte, 0);
+	pte_publish(c->pte, 0);
 	gather_add(p->g, table, true);
 	return 0;
 	/* LAB 2 STUB
@@ -369,7 +350,7 @@ static int map_visit(const struct pt_cursor *c, void *arg)
 		e = AS_PTE_LAZY | m->bits;
 		break;
 	}
-	set_pte(c->pte, e);
+	pte_publish(c->pte, e);
 	return 0;
 	/* LAB 2 STUB
 	(void)c;
@@ -530,7 +511,7 @@ static int protect_visit(const struct pt_cursor *c, void *arg)
 
 	if (!e)
 		return 0;
-	set_pte(c->pte, (e & ~PTE_PROT_BITS) | p->bits);
+	pte_publish(c->pte, (e & ~PTE_PROT_BITS) | p->bits);
 	if (e & PTE_P)
 		p->g->dirty = true;
 	return 0;
@@ -600,7 +581,7 @@ static int fill_reserved(pte_t *pte, unsigned error)
 	pa = as_page_alloc();
 	if (!pa)
 		return -ENOMEM;
-	set_pte(pte, pa | PTE_P | AS_PTE_OWNED | (e & ~(AS_PTE_LAZY | PTE_ADDR_MASK)));
+	pte_publish(pte, pa | PTE_P | AS_PTE_OWNED | (e & ~(AS_PTE_LAZY | PTE_ADDR_MASK)));
 	return 0;
 	/* LAB 2 STUB
 	(void)pte;

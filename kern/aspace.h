@@ -61,14 +61,6 @@
  */
 #define AS_PTE_LAZY (1UL << 10)
 
-/*
- * First address of the kernel half, and a region for kernel mappings (PML4
- * entry 384; its upper half is the lab-2 tests' own).
- */
-#define KERNEL_HALF 0xffff800000000000UL
-#define KMAP_BASE 0xffffc00000000000UL
-#define KMAP_SIZE (1UL << 39)
-
 struct aspace {
 	paddr_t pml4; /* physical address of the PML4: CR3 while active */
 	bool kernel; /* the kernel's space (aspace_kernel): kernel half only */

@@ -8,6 +8,10 @@
  *   0x0000000000000000 .. 0x00007fffffffffff  user half (PML4 0..255)
  *   0xffff800000000000 .. +DMAP_SIZE           direct map of physical memory
  *                                              (PML4 256), 2 MiB pages, global
+ *   0xffffc00000000000 .. +KMAP_SIZE           kernel mappings (KMAP_BASE,
+ *                                              PML4 384) by aspace_map on
+ *                                              aspace_kernel(); its upper half
+ *                                              is the lab-2 tests' own
  *   0xffffffff80000000 .. +1 GiB               kernel image (PML4 511, PDPT 510),
  *                                              2 MiB pages, global
  *
@@ -24,9 +28,14 @@
 
 #define KERNBASE 0xffffffff80000000UL
 #define KERNEL_LOAD_PA 0x100000UL
-#define DMAP_BASE 0xffff800000000000UL
-#define DMAP_SIZE (4UL << 30)
 #define USER_TOP 0x0000800000000000UL
+/* The first upper-half address: the kernel half is PML4 entries 256..511. */
+#define KERNEL_HALF 0xffff800000000000UL
+/* The direct map starts the kernel half. */
+#define DMAP_BASE KERNEL_HALF
+#define DMAP_SIZE (4UL << 30)
+#define KMAP_BASE 0xffffc00000000000UL
+#define KMAP_SIZE (1UL << 39)
 
 #define PAGE_SHIFT 12
 #define PAGE_SIZE 4096UL

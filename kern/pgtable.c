@@ -14,9 +14,6 @@
 #include "lib/printfmt.h"
 #include "lib/string.h"
 
-/* Entries that point to a table are permissive: the leaf decides. */
-#define PTE_TABLE_FLAGS (PTE_P | PTE_W | PTE_U)
-
 /* One walk in progress: the range in 48-bit linear form and the visitor. */
 struct walk {
 	uint64_t start, end; /* [start, end), end <= 2^48 */
@@ -91,25 +88,6 @@ static inline pte_t eff_through(pte_t eff, pte_t pte)
 	(void)pte;
 	return eff;
 	LAB 1 END */
-}
-
-/* The entries of a fresh table are all zero; an empty table maps nothing. */
-static inline bool table_is_empty(const pte_t *table)
-{
-	for (int i = 0; i < PT_ENTRIES; i++)
-		if (table[i])
-			return false;
-	return true;
-}
-
-/*
- * Publish a new entry in one 64-bit store that the compiler may not move
- * before the writes that filled the table it points to: another CPU's MMU
- * may read it at any time.
- */
-static inline void pte_publish(pte_t *pte, pte_t val)
-{
-	__atomic_store_n(pte, val, __ATOMIC_RELEASE);
 }
 
 /*
@@ -188,7 +166,7 @@ static int descend_new_table(struct walk *w, pte_t *pte, int level, uint64_t va,
 	memset(pt_table(pa), 0, PAGE_SIZE);
 	pte_publish(pte, pa | PTE_TABLE_FLAGS);
 	r = walk_table(w, pa, level - 1, va, eff_through(eff, *pte));
-	if (r < 0 && table_is_empty(pt_table(pa))) {
+	if (r < 0 && pt_table_is_empty(pt_table(pa))) {
 		pte_publish(pte, 0);
 		pt_frame_free(pa);
 	}
@@ -288,7 +266,7 @@ int pt_translate(paddr_t root, uint64_t va, struct pt_translation *t)
 	t->level = c.level;
 	t->size = pt_level_size(c.level);
 	t->pa = pte_addr(*c.pte, c.level) + (va & (t->size - 1));
-	t->flags = PTE_P | c.eff | (*c.pte & PTE_G);
+	t->flags = pt_cursor_flags(&c);
 	return 0;
 	/* LAB 1 STUB
 	(void)root;
@@ -347,7 +325,7 @@ static int coalesce_visit(const struct pt_cursor *c, void *arg)
 	r.va_end = r.va + r.page_size;
 	r.pa = pte_addr(*c->pte, c->level);
 	r.pa_end = r.pa + r.page_size;
-	r.flags = PTE_P | (c->eff & PT_EFF_MASK) | (*c->pte & PTE_G);
+	r.flags = pt_cursor_flags(c);
 	if (co->have && range_extends(&co->cur, &r)) {
 		co->cur.va_end = r.va_end;
 		co->cur.pa_end = r.pa_end;

@@ -109,6 +109,32 @@ pte_t *pt_table(paddr_t pa);
 paddr_t pt_frame_alloc(void);
 void pt_frame_free(paddr_t pa);
 
+/* Entries that point to a table are permissive: the leaf decides. */
+#define PTE_TABLE_FLAGS (PTE_P | PTE_W | PTE_U)
+
+/*
+ * pte_publish - store val in *pte, as every change to a live table must: in
+ * one 64-bit store, and not before the writes that prepared what it points
+ * to (a zeroed table, a table of split leaves, a zeroed frame). Another
+ * CPU's MMU may read the entry at any moment; a compiler free to split the
+ * store or move it earlier would let it see half an entry or a table that
+ * is not filled yet. Release order is that barrier (x86 keeps stores in
+ * program order, so it costs no instruction).
+ */
+static inline void pte_publish(pte_t *pte, pte_t val)
+{
+	__atomic_store_n(pte, val, __ATOMIC_RELEASE);
+}
+
+/* pt_table_is_empty - whether all entries are 0: the table maps nothing. */
+static inline bool pt_table_is_empty(const pte_t *table)
+{
+	for (int i = 0; i < PT_ENTRIES; i++)
+		if (table[i])
+			return false;
+	return true;
+}
+
 /*
  * pte_is_leaf - whether pte, an entry of a level-`level` table, is present
  * and maps a page (rather than pointing to a table one level down).
@@ -132,6 +158,16 @@ struct pt_cursor {
 	 */
 	pte_t eff;
 };
+
+/*
+ * pt_cursor_flags - the flags of the translation a leaf cursor stands at
+ * (struct pt_translation.flags): PTE_P, the effective U/W/NX of the path,
+ * and G as in the leaf.
+ */
+static inline pte_t pt_cursor_flags(const struct pt_cursor *c)
+{
+	return PTE_P | (c->eff & PT_EFF_MASK) | (*c->pte & PTE_G);
+}
 
 /* A visitor's return value that ends the walk early without an error. */
 #define PT_STOP 1
