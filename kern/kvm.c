@@ -25,7 +25,7 @@ paddr_t kernel_pml4_pa(void)
 	return kva2pa(boot_pml4);
 }
 
-void flush_tlb_all(void)
+void local_flush_tlb_all(void)
 {
 	uint64_t cr4 = read_cr4();
 

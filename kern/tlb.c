@@ -64,7 +64,7 @@ void tlb_flush_nonglobal(void)
 
 void tlb_flush_global(void)
 {
-	flush_tlb_all();
+	local_flush_tlb_all();
 	count_flush(&this_cpu()->tlb.global_flush);
 }
 
@@ -210,7 +210,7 @@ void tlb_shootdown(struct aspace *as, uint64_t va, uint64_t npages, unsigned shi
 	(void)npages;
 	(void)shift;
 	(void)me;
-	flush_tlb_all();
+	local_flush_tlb_all();
 	LAB 4 END */
 	if (rflags & RFLAGS_IF)
 		sti();

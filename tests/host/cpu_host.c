@@ -368,7 +368,7 @@ bool host_cpu_bad_cr4(void)
 }
 
 /* kern/kvm.c: toggle CR4.PGE off and on. */
-void flush_tlb_all(void)
+void local_flush_tlb_all(void)
 {
 	tlb_drop(me(), false);
 }
