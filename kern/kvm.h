@@ -17,8 +17,8 @@ paddr_t kernel_pml4_pa(void);
 
 /*
  * local_flush_tlb_all - flush every TLB entry on this CPU only, global ones
- * included (Linux's name for the same; its flush_tlb_all() flushes every
- * CPU, which is tlb_shootdown's job here, kern/tlb.h).
+ * included. Linux's name for the same: the one without "local_" flushes
+ * every CPU, which is tlb_shootdown's job here (kern/tlb.h).
  */
 void local_flush_tlb_all(void);
 /* Transitional, until kern/test/lab1.c says local_flush_tlb_all: remove then. */
