@@ -75,14 +75,15 @@ static int check_prot(const struct aspace *as, unsigned prot, unsigned allowed)
 	return 0;
 }
 
-/* walk - pt_walk_range over [start, start + len) of as with one visitor. */
-static int walk(struct aspace *as, uint64_t start, uint64_t len,
-		int (*visit)(const struct pt_cursor *c, void *arg), int stop_level, bool alloc,
+/*
+ * walk - pt_walk_range over [start, start + len) of as. Each operation's
+ * ops (visitor, stop level, whether to make tables) are defined once, next
+ * to its visitor below.
+ */
+static int walk(struct aspace *as, uint64_t start, uint64_t len, const struct pt_ops *ops,
 		void *arg)
 {
-	struct pt_ops ops = { .visit = visit, .stop_level = stop_level, .alloc = alloc };
-
-	return pt_walk_range(as->pml4, start, start + len, &ops, arg);
+	return pt_walk_range(as->pml4, start, start + len, ops, arg);
 }
 
 /* ---- Flush, then free: the gather ---------------------------------------- */
@@ -236,6 +237,16 @@ static int unmap_visit(const struct pt_cursor *c, void *arg)
 	LAB 2 END */
 }
 
+/*
+ * Leaves and reservations down to the 4 KiB level; no table is made. The
+ * caller has split the leaves that cross the range's ends (split_edges).
+ */
+static const struct pt_ops unmap_ops = {
+	.visit = unmap_visit,
+	.stop_level = PT_LEVEL_PT,
+	.alloc = false,
+};
+
 struct prune {
 	struct gather *g;
 	int level; /* the level of the entries that may point to empty tables */
@@ -268,6 +279,16 @@ static int prune_visit(const struct pt_cursor *c, void *arg)
 }
 
 /*
+ * One per level of the entries that may point to an empty table
+ * (prune_ops[level]); no table is made.
+ */
+static const struct pt_ops prune_ops[] = {
+	[PT_LEVEL_PD] = { .visit = prune_visit, .stop_level = PT_LEVEL_PD, .alloc = false },
+	[PT_LEVEL_PDPT] = { .visit = prune_visit, .stop_level = PT_LEVEL_PDPT, .alloc = false },
+	[PT_LEVEL_PML4] = { .visit = prune_visit, .stop_level = PT_LEVEL_PML4, .alloc = false },
+};
+
+/*
  * prune_tables - free the tables under [va, va + len) that are empty, from
  * the PTs up. A PDPT under the kernel half is never freed: every space's
  * PML4 points to it.
@@ -280,7 +301,7 @@ static int prune_tables(struct aspace *as, struct gather *g, uint64_t va, uint64
 	for (p.level = PT_LEVEL_PD; p.level <= PT_LEVEL_PML4 && !r; p.level++) {
 		if (p.level == PT_LEVEL_PML4 && as->kernel)
 			break;
-		r = walk(as, va, len, prune_visit, p.level, false, &p);
+		r = walk(as, va, len, &prune_ops[p.level], &p);
 	}
 	return r;
 }
@@ -294,7 +315,7 @@ static int unmap_locked(struct aspace *as, uint64_t va, uint64_t len)
 	gather_init(&g, as, va, len);
 	r = split_edges(as, &g, va, len);
 	if (!r)
-		r = walk(as, va, len, unmap_visit, PT_LEVEL_PT, false, &g);
+		r = walk(as, va, len, &unmap_ops, &g);
 	if (!r)
 		r = prune_tables(as, &g, va, len);
 	gather_finish(&g);
@@ -320,6 +341,13 @@ static int range_is_free(const struct pt_cursor *c, void *arg)
 	(void)arg;
 	return *c->pte ? -EEXIST : 0;
 }
+
+/* Every entry of the range down to the 4 KiB level; no table is made. */
+static const struct pt_ops range_free_ops = {
+	.visit = range_is_free,
+	.stop_level = PT_LEVEL_PT,
+	.alloc = false,
+};
 
 /*
  * map_visit - called for each entry at m->level in the range (the walker
@@ -359,11 +387,21 @@ static int map_visit(const struct pt_cursor *c, void *arg)
 	LAB 2 END */
 }
 
+/*
+ * One per leaf size (map_ops[level]): the walk stops at the entries of that
+ * level and makes the tables missing above them.
+ */
+static const struct pt_ops map_ops[] = {
+	[PT_LEVEL_PT] = { .visit = map_visit, .stop_level = PT_LEVEL_PT, .alloc = true },
+	[PT_LEVEL_PD] = { .visit = map_visit, .stop_level = PT_LEVEL_PD, .alloc = true },
+	[PT_LEVEL_PDPT] = { .visit = map_visit, .stop_level = PT_LEVEL_PDPT, .alloc = true },
+};
+
 /* map_level - make the leaves of [va, va + len) at m->level. */
 static int map_level(struct aspace *as, struct map_args *m, uint64_t va, uint64_t len, int level)
 {
 	m->level = level;
-	return len ? walk(as, va, len, map_visit, level, true, m) : 0;
+	return len ? walk(as, va, len, &map_ops[level], m) : 0;
 }
 
 /*
@@ -433,7 +471,7 @@ static int map_range(struct aspace *as, struct map_args *m, uint64_t len, unsign
 	m->bits = pte_bits(prot);
 	m->top = largest_leaf(m, prot);
 	as_lock(as);
-	r = walk(as, m->va, len, range_is_free, PT_LEVEL_PT, false, NULL);
+	r = walk(as, m->va, len, &range_free_ops, NULL);
 	if (!r) {
 		r = map_leaves(as, m, m->va, len, PT_LEVEL_PDPT);
 		/* The range was free: everything in it now is ours to take back. */
@@ -494,6 +532,13 @@ static int range_is_used(const struct pt_cursor *c, void *arg)
 	return -ENOENT;
 }
 
+/* Every entry of the range down to the 4 KiB level; no table is made. */
+static const struct pt_ops range_used_ops = {
+	.visit = range_is_used,
+	.stop_level = PT_LEVEL_PT,
+	.alloc = false,
+};
+
 struct protect_args {
 	struct gather *g;
 	pte_t bits; /* the new PTE_PROT_BITS */
@@ -522,6 +567,16 @@ static int protect_visit(const struct pt_cursor *c, void *arg)
 	LAB 2 END */
 }
 
+/*
+ * Leaves and reservations down to the 4 KiB level; no table is made. The
+ * caller has split the leaves that cross the range's ends (split_edges).
+ */
+static const struct pt_ops protect_ops = {
+	.visit = protect_visit,
+	.stop_level = PT_LEVEL_PT,
+	.alloc = false,
+};
+
 int aspace_protect(struct aspace *as, uint64_t va, uint64_t len, unsigned prot)
 {
 	struct gather g;
@@ -534,11 +589,11 @@ int aspace_protect(struct aspace *as, uint64_t va, uint64_t len, unsigned prot)
 		return r;
 	as_lock(as);
 	gather_init(&g, as, va, len);
-	r = walk(as, va, len, range_is_used, PT_LEVEL_PT, false, NULL);
+	r = walk(as, va, len, &range_used_ops, NULL);
 	if (!r)
 		r = split_edges(as, &g, va, len);
 	if (!r)
-		r = walk(as, va, len, protect_visit, PT_LEVEL_PT, false, &p);
+		r = walk(as, va, len, &protect_ops, &p);
 	gather_finish(&g);
 	as_unlock(as);
 	return r;
