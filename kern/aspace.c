@@ -238,8 +238,8 @@ static int unmap_visit(const struct pt_cursor *c, void *arg)
 }
 
 /*
- * Leaves and reservations down to the 4 KiB level; no table is made. The
- * caller has split the leaves that cross the range's ends (split_edges).
+ * Every leaf and reservation of the range, making no table; unmap_locked
+ * has split the leaves that cross its ends first.
  */
 static const struct pt_ops unmap_ops = {
 	.visit = unmap_visit,
@@ -342,7 +342,7 @@ static int range_is_free(const struct pt_cursor *c, void *arg)
 	return *c->pte ? -EEXIST : 0;
 }
 
-/* Every entry of the range down to the 4 KiB level; no table is made. */
+/* map_range's check: every entry of the range down to 4 KiB, making no table. */
 static const struct pt_ops range_free_ops = {
 	.visit = range_is_free,
 	.stop_level = PT_LEVEL_PT,
@@ -532,7 +532,7 @@ static int range_is_used(const struct pt_cursor *c, void *arg)
 	return -ENOENT;
 }
 
-/* Every entry of the range down to the 4 KiB level; no table is made. */
+/* aspace_protect's check: each 4 KiB entry of the range, or the hole above it. */
 static const struct pt_ops range_used_ops = {
 	.visit = range_is_used,
 	.stop_level = PT_LEVEL_PT,
@@ -567,10 +567,7 @@ static int protect_visit(const struct pt_cursor *c, void *arg)
 	LAB 2 END */
 }
 
-/*
- * Leaves and reservations down to the 4 KiB level; no table is made. The
- * caller has split the leaves that cross the range's ends (split_edges).
- */
+/* New bits in each leaf and reservation, making no table; the edges are split. */
 static const struct pt_ops protect_ops = {
 	.visit = protect_visit,
 	.stop_level = PT_LEVEL_PT,
