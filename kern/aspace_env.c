@@ -76,7 +76,7 @@ void as_tlb_flush(struct aspace *as, uint64_t start, uint64_t end)
 {
 	as_trace_record(AS_EV_FLUSH, start, end);
 	/* Lab 4: this CPU if it has as loaded, and every other CPU that does. */
-	tlb_shootdown(as, start, (end - start) >> PAGE_SHIFT, PAGE_SHIFT);
+	tlb_shootdown(as, start, end, PAGE_SHIFT);
 }
 
 void as_lock(struct aspace *as)

@@ -81,28 +81,31 @@ bool tlb_report_timeout(int cpu, const struct tlb_request *req)
 		tlb_test_timeout.armed = false;
 		return true;
 	}
-	panic("tlb: cpu %d did not acknowledge a shootdown from cpu %d (va %#lx, %lu page(s)) "
-	      "within %d ms",
-	      cpu, cpu_id(), req->va, req->npages, TLB_ACK_TIMEOUT_MS);
+	panic("tlb: cpu %d did not acknowledge a shootdown from cpu %d ([%#lx, %#lx)) "
+	      "within %u ms",
+	      cpu, cpu_id(), req->start, req->end, tlb_ack_timeout_ms);
 }
 
 /*
- * flush_local - carry out req on this CPU: one invlpg per page up to
- * TLB_FLUSH_CEILING pages (a huge page is one page of its size), else one
- * full flush, which for kernel (global) mappings must drop global entries.
+ * flush_local - carry out req on this CPU: one invlpg per page of the
+ * request's stride (a huge page is one page of its size) up to
+ * TLB_FLUSH_CEILING pages, else one full flush, which for kernel (global)
+ * mappings must drop global entries.
  */
 static __unused void flush_local(const struct tlb_request *req)
 {
 	/* LAB 4 BEGIN step 1: invlpg per page up to the ceiling, else a full flush (global if req->global) (section 3) */
-	if (req->npages > TLB_FLUSH_CEILING) {
+	uint64_t npages = (req->end - req->start) >> req->stride_shift;
+
+	if (npages > TLB_FLUSH_CEILING) {
 		if (req->global)
 			tlb_flush_global();
 		else
 			tlb_flush_nonglobal();
 		return;
 	}
-	for (uint64_t i = 0; i < req->npages; i++)
-		tlb_invlpg(req->va + (i << req->shift));
+	for (uint64_t va = req->start; va < req->end; va += 1UL << req->stride_shift)
+		tlb_invlpg(va);
 	/* LAB 4 STUB
 	(void)req;
 	LAB 4 END */
@@ -131,12 +134,12 @@ void tlb_serve_requests(void)
  * wait_for_acks - spin until every target acknowledged req. Interrupts are
  * off, so serve the requests posted to this CPU meanwhile: a target may be
  * an initiator itself, waiting for us. Panics (tlb_report_timeout) after
- * TLB_ACK_TIMEOUT_MS.
+ * tlb_ack_timeout_ms.
  */
 static __unused void wait_for_acks(struct tlb_request *req)
 {
 	/* LAB 4 BEGIN step 3: wait for pending == 0, serving our own requests; time out naming a CPU (section 4) */
-	uint64_t start = rdtsc(), limit = TLB_ACK_TIMEOUT_MS * tsc_per_ms();
+	uint64_t start = rdtsc(), limit = tlb_ack_timeout_ms * tsc_per_ms();
 	uint64_t left;
 
 	while ((left = __atomic_load_n(&req->pending, __ATOMIC_ACQUIRE)) != 0) {
@@ -172,12 +175,15 @@ static __unused void post_request(struct tlb_request *req, uint64_t targets)
 	LAB 4 END */
 }
 
-void tlb_shootdown(struct aspace *as, uint64_t va, uint64_t npages, unsigned shift)
+void tlb_shootdown(struct aspace *as, uint64_t start, uint64_t end, unsigned stride_shift)
 {
 	/* Stay on this CPU, and keep our request to ourselves until it is posted. */
-	uint64_t rflags = read_rflags();
+	uint64_t rflags = read_rflags(), stride = 1UL << stride_shift;
 	struct percpu *me;
 
+	/* Whole leaves: one invlpg per stride then covers the range. */
+	start &= ~(stride - 1);
+	end = (end + stride - 1) & ~(stride - 1);
 	cli();
 	me = this_cpu();
 	STAT_INC(shootdowns);
@@ -186,9 +192,9 @@ void tlb_shootdown(struct aspace *as, uint64_t va, uint64_t npages, unsigned shi
 	uint64_t mine = 1UL << me->id, others = smp_online_mask() & ~mine;
 	uint64_t loaded, targets;
 
-	req->va = va;
-	req->npages = npages;
-	req->shift = shift;
+	req->start = start;
+	req->end = end;
+	req->stride_shift = stride_shift;
 	req->global = as->kernel;
 	/*
 	 * Full barrier: our PTE stores before the load of as->cpus. A CPU that
@@ -206,9 +212,7 @@ void tlb_shootdown(struct aspace *as, uint64_t va, uint64_t npages, unsigned shi
 		wait_for_acks(req);
 	/* LAB 4 STUB
 	(void)as;
-	(void)va;
-	(void)npages;
-	(void)shift;
+	(void)end;
 	(void)me;
 	local_flush_tlb_all();
 	LAB 4 END */
@@ -241,12 +245,8 @@ void tlb_stats_sum(struct tlb_stats *out)
 
 		if (!(online & (1UL << i)))
 			continue;
-		out->invlpg += s->invlpg;
-		out->full_flush += s->full_flush;
-		out->global_flush += s->global_flush;
-		out->ipi_sent += s->ipi_sent;
-		out->ipi_received += s->ipi_received;
-		out->shootdowns += s->shootdowns;
-		out->requests_served += s->requests_served;
+#define ADD_STAT(field, what) out->field += s->field;
+		TLB_STATS(ADD_STAT)
+#undef ADD_STAT
 	}
 }

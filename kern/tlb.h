@@ -16,25 +16,36 @@
 
 struct aspace;
 
-/* More pages than this: one full flush instead of an invlpg each (as Linux). */
-#define TLB_FLUSH_CEILING 33
 /*
- * An initiator waits this long for acknowledgements, then panics. A variable
- * (default 3000) so that lab4.timeout need not wait seconds to see it fire.
+ * More pages than this: one full flush instead of an invlpg each. The two
+ * costs differ in kind. An invlpg is paid at once, per page (on the order
+ * of a hundred nanoseconds on recent x86 CPUs), so a long range of them
+ * grows without bound. A full flush is one instruction, but every entry it
+ * drops, including the ones nobody changed, is later paid for by a page walk
+ * on its next use. Most unmaps and protects change a few pages, and 33
+ * invlpgs bound the ranged case at a few microseconds; Linux chose the same
+ * number (its tlb_single_page_flush_ceiling) from measurements.
  */
-extern unsigned tlb_ack_timeout_ms;
-#define TLB_ACK_TIMEOUT_MS tlb_ack_timeout_ms
+#define TLB_FLUSH_CEILING 33
 
 /*
- * tlb_shootdown - make every CPU drop its translations of as for the npages
- * pages of 1 << shift bytes (PAGE_SHIFT, or 21 / 30 for huge pages) from va.
- * For aspace_kernel() that is every CPU online and global entries too.
- * Call after changing the entries and before freeing what they mapped; any
- * locks may be held and interrupts may be off. Returns when every CPU
- * concerned has invalidated; panics naming a CPU that does not acknowledge
- * within TLB_ACK_TIMEOUT_MS.
+ * An initiator waits this long for acknowledgements, then panics. Default
+ * 3000; lab4.timeout lowers it so as not to wait seconds for it to fire.
  */
-void tlb_shootdown(struct aspace *as, uint64_t va, uint64_t npages, unsigned shift);
+extern unsigned tlb_ack_timeout_ms;
+
+/*
+ * tlb_shootdown - make every CPU drop its translations of as in [start, end),
+ * where the leaves mapped are 1 << stride_shift bytes (PAGE_SHIFT, or 21 /
+ * 30 where only huge pages were changed: a huge page is one page of its
+ * size), as Linux's flush_tlb_mm_range(). The range is widened to whole
+ * leaves. For aspace_kernel() that is every CPU online and global entries
+ * too. Call after changing the entries and before freeing what they mapped;
+ * any locks may be held and interrupts may be off. Returns when every CPU
+ * concerned has invalidated; panics naming a CPU that does not acknowledge
+ * within tlb_ack_timeout_ms.
+ */
+void tlb_shootdown(struct aspace *as, uint64_t start, uint64_t end, unsigned stride_shift);
 
 /*
  * tlb_serve_requests - carry out (and acknowledge) the flush requests other

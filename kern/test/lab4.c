@@ -210,7 +210,7 @@ KTEST(lab4, stale_read)
 
 	smptest_snap(&s);
 	repoint(as->pml4, va, b);
-	tlb_shootdown(as, va, 1, PAGE_SHIFT);
+	tlb_shootdown(as, va, va + PAGE_SIZE, PAGE_SHIFT);
 	__atomic_store_n(&r.phase, PH_CHANGED, __ATOMIC_RELEASE);
 	KT_ASSERT_MSG(*(volatile uint64_t *)va == NEW_VAL,
 		      "the initiator itself still reads the old frame: no local flush");
@@ -367,7 +367,7 @@ KTEST(lab4, ipi_count)
 		h = (struct holders){ .as = as, .mask = masks[i] };
 		holders_start(&h);
 		smptest_snap(&s);
-		tlb_shootdown(as, va, n, PAGE_SHIFT);
+		tlb_shootdown(as, va, va + n * PAGE_SIZE, PAGE_SHIFT);
 		ktest_info("loaded on cpus %#lx: %lu IPI(s) for %lu page(s)", masks[i],
 			   SMPTEST_DELTA(&s, 0, ipi_sent), n);
 		check_round(&s, masks[i], n, false);
@@ -391,15 +391,15 @@ KTEST(lab4, ranged_full)
 	holders_start(&h);
 	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
 		smptest_snap(&s);
-		tlb_shootdown(as, USER_VA, sizes[i], PAGE_SHIFT);
+		tlb_shootdown(as, USER_VA, USER_VA + sizes[i] * PAGE_SIZE, PAGE_SHIFT);
 		check_round(&s, 0xf, sizes[i], false);
 	}
 	/* A 2 MiB page is one page: one invlpg, not 512. */
 	smptest_snap(&s);
-	tlb_shootdown(as, USER_VA, 1, 21);
+	tlb_shootdown(as, USER_VA, USER_VA + HUGE_2M, 21);
 	check_round(&s, 0xf, 1, false);
 	smptest_snap(&s);
-	tlb_shootdown(as, USER_VA, 3, 21);
+	tlb_shootdown(as, USER_VA, USER_VA + 3 * HUGE_2M, 21);
 	check_round(&s, 0xf, 3, false);
 	holders_end(&h);
 }
@@ -431,7 +431,7 @@ KTEST(lab4, kernel_global)
 	/* Kernel mappings live in every CPU's TLB, whatever space it has loaded. */
 	smptest_snap(&s);
 	repoint(kernel_pml4_pa(), va, b);
-	tlb_shootdown(k, va, 1, PAGE_SHIFT);
+	tlb_shootdown(k, va, va + PAGE_SIZE, PAGE_SHIFT);
 	__atomic_store_n(&r.phase, PH_CHANGED, __ATOMIC_RELEASE);
 	KT_EQ_HEX(*(volatile uint64_t *)va, NEW_VAL);
 	readers_finish(&r);
@@ -440,7 +440,7 @@ KTEST(lab4, kernel_global)
 
 	/* Above the ceiling: CR3 reloads keep global entries; it must be a global flush. */
 	smptest_snap(&s);
-	tlb_shootdown(k, va, 40, PAGE_SHIFT);
+	tlb_shootdown(k, va, va + 40 * PAGE_SIZE, PAGE_SHIFT);
 	check_round(&s, 0xf, 40, true);
 }
 
@@ -463,7 +463,7 @@ KTEST(lab4, acked_after_flush)
 	holders_start(&h);
 	smptest_snap(&s);
 	for (uint64_t i = 1; i <= rounds; i++) {
-		tlb_shootdown(as, USER_VA, TLB_FLUSH_CEILING - 1, PAGE_SHIFT);
+		tlb_shootdown(as, USER_VA, USER_VA + (TLB_FLUSH_CEILING - 1) * PAGE_SIZE, PAGE_SHIFT);
 		for (int cpu = 1; cpu < NCPUS; cpu++)
 			if (SMPTEST_DELTA(&s, cpu, invlpg) != i * (TLB_FLUSH_CEILING - 1))
 				late++;
@@ -498,12 +498,13 @@ static void conc_worker(void *arg)
 		pause();
 	cli();
 	for (int i = 0; i < CONC_ROUNDS; i++) {
+		uint64_t kva = KMAP_BASE + (uint64_t)i * PAGE_SIZE;
+		uint64_t uva = USER_VA + (uint64_t)me * PAGE_SIZE;
+
 		if (i % 8 == 7)
-			tlb_shootdown(aspace_kernel(), KMAP_BASE + (uint64_t)i * PAGE_SIZE, 1,
-				      PAGE_SHIFT);
+			tlb_shootdown(aspace_kernel(), kva, kva + PAGE_SIZE, PAGE_SHIFT);
 		else
-			tlb_shootdown(c->as, USER_VA + (uint64_t)me * PAGE_SIZE, 1 + i % 4,
-				      PAGE_SHIFT);
+			tlb_shootdown(c->as, uva, uva + (1 + i % 4) * PAGE_SIZE, PAGE_SHIFT);
 		c->count[me]++;
 		if (me == 0 && i % 50 == 49)
 			ktest_info("%lu/%lu/%lu/%lu shootdowns", c->count[0], c->count[1],
@@ -605,13 +606,13 @@ KTEST(lab4, timeout)
 	tlb_test_timeout.cpu = -1;
 	tlb_test_timeout.armed = true;
 	t0 = rdtsc();
-	tlb_shootdown(d.as, USER_VA, 1, PAGE_SHIFT);
+	tlb_shootdown(d.as, USER_VA, USER_VA + PAGE_SIZE, PAGE_SHIFT);
 	ms = smptest_ms(t0);
 	tlb_test_timeout.armed = false;
 	ktest_info("tlb_shootdown gave up on cpu %d after %lu ms", tlb_test_timeout.cpu, ms);
 	KT_EQ(tlb_test_timeout.cpu, victim);
-	KT_ASSERT_MSG(ms >= TLB_ACK_TIMEOUT_MS / 2 && ms <= 3 * TLB_ACK_TIMEOUT_MS,
-		      "gave up after %lu ms; expected about %d", ms, TLB_ACK_TIMEOUT_MS);
+	KT_ASSERT_MSG(ms >= tlb_ack_timeout_ms / 2 && ms <= 3 * tlb_ack_timeout_ms,
+		      "gave up after %lu ms; expected about %u", ms, tlb_ack_timeout_ms);
 }
 
 /* ---- lab4.stress ------------------------------------------------------------------- */
@@ -986,7 +987,7 @@ static uint64_t bench_one(struct aspace *as, uint64_t npages, struct stats_snap 
 	smptest_snap(s);
 	t0 = rdtsc();
 	for (int i = 0; i < BENCH_ITERS; i++)
-		tlb_shootdown(as, USER_VA, npages, PAGE_SHIFT);
+		tlb_shootdown(as, USER_VA, USER_VA + npages * PAGE_SIZE, PAGE_SHIFT);
 	return (rdtsc() - t0) * 1000000 / tsc_per_ms() / BENCH_ITERS;
 }
 

@@ -238,5 +238,5 @@ KTEST(smp, stale_visible)
 	KT_ASSERT_MSG(d.stale[1] > 0, "no stale read seen: this QEMU does not keep stale "
 		      "TLB entries, lab 4's stale-read tests cannot catch missing flushes");
 	/* Leave the TLBs consistent for the unmap in the cleanup. */
-	tlb_shootdown(aspace_kernel(), d.va, 1, PAGE_SHIFT);
+	tlb_shootdown(aspace_kernel(), d.va, d.va + PAGE_SIZE, PAGE_SHIFT);
 }

@@ -69,7 +69,7 @@ static void shoot_at(CK_SITE, int cpu, struct aspace *as, uint64_t va, uint64_t 
 {
 	CK_ENTER;
 	host_cpu_enter(cpu);
-	tlb_shootdown(as, va, npages, shift);
+	tlb_shootdown(as, va, va + ((uint64_t)(npages) << shift), shift);
 	ck_assert_msg(host_cpu_irqs_on(), "tlb_shootdown left interrupts off on cpu %d", cpu);
 	host_cpu_enter(0);
 }
@@ -320,7 +320,7 @@ static void stress_cpu(int cpu, void *p)
 		first = cpu * OWN + next(&rng) % (OWN - n + 1);
 		for (unsigned q = first; q < first + n; q++)
 			host_pte_set(w, q, host_pte_get(w, q) + 0x10000);
-		tlb_shootdown(as, host_va(w, first), n, PAGE_SHIFT);
+		tlb_shootdown(as, host_va(w, first), host_va(w, first) + n * PAGE_SIZE, PAGE_SHIFT);
 		if (!host_cpu_irqs_on())
 			host_cpu_fail("tlb_shootdown returned with interrupts off");
 		for (int c = 0; c < NCPUS; c++)
