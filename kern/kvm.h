@@ -21,7 +21,5 @@ paddr_t kernel_pml4_pa(void);
  * every CPU, which is tlb_shootdown's job here (kern/tlb.h).
  */
 void local_flush_tlb_all(void);
-/* Transitional, until kern/test/lab1.c says local_flush_tlb_all: remove then. */
-#define flush_tlb_all local_flush_tlb_all
 
 #endif

@@ -1038,7 +1038,7 @@ static void restore_cr3(void *arg)
 	if (read_cr3() != saved_cr3) {
 		write_cr3(saved_cr3);
 		/* The test's global pages must not outlive its tables. */
-		flush_tlb_all();
+		local_flush_tlb_all();
 	}
 }
 
