@@ -736,7 +736,9 @@ static bool test_end(const char *test, bool leak_failed, char *why, size_t size)
 	for (int i = 1; i < shown; i++)
 		ktest_info("memview: %s", findings[i]);
 	if (nfindings > shown)
-		ktest_info("memview: %d more finding(s)", nfindings - shown);
+		ktest_info("memview: %d more finding(s) (one the test's checks each saw counts "
+			   "each time)",
+			   nfindings - shown);
 	snprintf(why, size, "memview: %s", findings[0]);
 	return false;
 }
