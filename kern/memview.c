@@ -111,6 +111,7 @@ static int nfindings;
 static char pending[MV_MAX_FINDINGS][MV_FINDING_MAX];
 static int npending;
 static const char *current_test; /* between memview_test_begin and _end */
+static bool body_checked; /* the check after the body ran */
 static bool census_skipped; /* the walker is a stub: nothing to check */
 static const char *print_mode; /* memview= on the command line, or NULL */
 
@@ -609,6 +610,7 @@ void memview_test_begin(const char *test)
 	current_test = test;
 	npending = 0;
 	census_skipped = false;
+	body_checked = false;
 	if (checked(test))
 		frame_bits(allocated_before, NULL, MV_MAX_FRAMES);
 	check_cycles += rdtsc() - t0;
@@ -628,7 +630,8 @@ void memview_test_check(void)
 {
 	uint64_t t0 = rdtsc();
 
-	if (current_test && checked(current_test) && quiet("now"))
+	/* After the check after the body, cleanups only stop CPUs and undo: test_end looks. */
+	if (current_test && checked(current_test) && !body_checked && quiet("now"))
 		check_now();
 	check_cycles += rdtsc() - t0;
 }
@@ -656,6 +659,7 @@ static void test_body_done(const char *test, bool passed)
 
 	if (check) {
 		check_now();
+		body_checked = true;
 	} else if (print_mode && strcmp(print_mode, "time") != 0 && busy_cpu() < 0) {
 		census_skipped = !census();
 	} else {

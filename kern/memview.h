@@ -57,7 +57,9 @@ bool memview_test_end(const char *test, bool leak_failed, char *why, size_t size
  * ends (lab2.model), or one that other CPUs use until the test's cleanups
  * (lab 4). The findings fail the test when it ends. On the BSP; skipped
  * (with a TEST INFO line) while another CPU still runs the test's work,
- * since it could be changing the tables.
+ * since it could be changing the tables, and once the check after the body
+ * ran (the cleanups that follow it stop CPUs and undo; the check at the end
+ * of the test sees what they leave).
  */
 void memview_test_check(void);
 

@@ -413,7 +413,7 @@ int as_model_run(const struct as_model_env *env, struct rng *rng, int nops, char
 		env->watch(&m->as);
 	for (m->op = 1; m->op <= nops && !r; m->op++) {
 		r = step(m);
-		if (!r && env->check && m->op % AS_MODEL_CHECK_EVERY == 0)
+		if (!r && env->check && m->op % AS_MODEL_CHECK_EVERY == 0 && m->op < nops)
 			env->check();
 	}
 	if (!r) {

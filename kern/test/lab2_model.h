@@ -27,7 +27,7 @@ struct as_model_env {
 	void (*check)(void);
 };
 
-#define AS_MODEL_CHECK_EVERY 1000
+#define AS_MODEL_CHECK_EVERY 2500
 
 /*
  * as_model_run - create a space, run nops random operations drawn from rng
