@@ -38,18 +38,30 @@ void memview_untrack(struct aspace *as);
  * Test framework hooks (kern/ktest.c), on the BSP between tests:
  * memview_test_begin before the test (remembers which frames are allocated),
  * memview_test_body_done after its body, before its cleanups (checks the
- * mappings while the test's spaces still exist, if the body passed; lab 2
- * and 3 only, where no other CPU runs; with memview= on the command line it
- * also draws them, pass or fail), memview_test_end after the frame-leak check. Both
- * checks do nothing for tests outside labs 2-4. memview_test_end returns
- * false and writes the first finding into why when a check found one (the
- * others are printed as TEST INFO lines); leak_failed says the framework's
- * own leak check already failed the test: the leaked frames are then only
- * named.
+ * mappings while the test's spaces still exist, if the body passed and no
+ * other CPU still runs the test's work; with memview= on the command line
+ * it also draws them, pass or fail), memview_test_end after the frame-leak
+ * check. All of them do nothing for tests outside labs 2-4. memview_test_end
+ * returns false and writes the first finding into why when a check during
+ * the test or at its end found one (the others are printed as TEST INFO
+ * lines); leak_failed says the framework's own leak check already failed
+ * the test: the findings are then only named.
  */
 void memview_test_begin(const char *test);
 void memview_test_body_done(const char *test, bool passed);
 bool memview_test_end(const char *test, bool leak_failed, char *why, size_t size);
+
+/*
+ * memview_test_check - check the machine now, in the middle of a lab 2-4
+ * test, as after its body: for a space the test destroys before its body
+ * ends (lab2.model), or one that other CPUs use until the test's cleanups
+ * (lab 4). The findings fail the test when it ends. On the BSP; skipped
+ * (with a TEST INFO line) while another CPU still runs the test's work,
+ * since it could be changing the tables, and once the check after the body
+ * ran (the cleanups that follow it stop CPUs and undo; the check at the end
+ * of the test sees what they leave).
+ */
+void memview_test_check(void);
 
 /*
  * memview_print - take a census of the machine now and print it: mode

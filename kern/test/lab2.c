@@ -898,10 +898,25 @@ static size_t kernel_free_frames(void)
 	return frame_free_count();
 }
 
+/* The model's space, tracked by memview while it exists. */
+static struct aspace *model_space;
+
+static void model_watch(struct aspace *as)
+{
+	if (model_space)
+		memview_untrack(model_space);
+	model_space = as;
+	if (as)
+		memview_track(as, "lab2-model");
+}
+
 static const struct as_model_env kernel_env = {
 	.free_frames = kernel_free_frames,
 	.frame_allocated = frame_is_allocated,
 	.fail_after = frame_fail_after,
+	.watch = model_watch,
+	/* The space is gone when the body ends: check the machine while it is there. */
+	.check = memview_test_check,
 };
 
 struct model_run {
@@ -926,6 +941,8 @@ KTEST(lab2, model)
 	run.msg[0] = '\0';
 	run.ret = -1;
 	if (ktest_catch_fault(run_model, &run, &fi)) {
+		/* The model never got to destroy its space: stop watching it. */
+		model_watch(NULL);
 		fn = ksym_lookup(fi.rip, &off);
 		KT_FAIL("the model test crashed: %s at %s+%#lx, cr2 %#lx", trap_name(fi.vector),
 			fn ? fn : "?", off, fi.cr2);

@@ -409,13 +409,22 @@ int as_model_run(const struct as_model_env *env, struct rng *rng, int nops, char
 	if (r)
 		return fail(m, "returned %d", r);
 	m->frames_base = env->free_frames();
-	for (m->op = 1; m->op <= nops && !r; m->op++)
+	if (env->watch)
+		env->watch(&m->as);
+	for (m->op = 1; m->op <= nops && !r; m->op++) {
 		r = step(m);
+		if (!r && env->check && m->op % AS_MODEL_CHECK_EVERY == 0 && m->op < nops)
+			env->check();
+	}
 	if (!r) {
 		m->op = 0;
 		snprintf(m->what, sizeof(m->what), "after %d operations", nops);
 		r = check_pages(m, 0, NPAGES);
 	}
+	if (env->check)
+		env->check();
+	if (env->watch)
+		env->watch(NULL);
 	aspace_destroy(&m->as);
 	return r;
 }

@@ -16,7 +16,18 @@ struct as_model_env {
 	size_t (*free_frames)(void); /* frames free right now */
 	bool (*frame_allocated)(paddr_t pa); /* whether pa is an allocated frame */
 	void (*fail_after)(long n); /* the next n allocations succeed; -1: all */
+	/*
+	 * Optional (NULL on the host): watch(as) once the space exists and
+	 * watch(NULL) just before it is destroyed; check() every
+	 * AS_MODEL_CHECK_EVERY operations and before the space is destroyed.
+	 * The kernel's memory viewer (kern/memview.h) checks the whole machine
+	 * with the space in it, which the model's own checks do not look at.
+	 */
+	void (*watch)(struct aspace *as);
+	void (*check)(void);
 };
+
+#define AS_MODEL_CHECK_EVERY 2500
 
 /*
  * as_model_run - create a space, run nops random operations drawn from rng
