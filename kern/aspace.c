@@ -96,6 +96,7 @@ struct gather {
 	struct aspace *as;
 	uint64_t start, end; /* the operation's range: what a flush covers */
 	bool dirty; /* an entry changed since the last flush */
+	unsigned stride_shift; /* log2 of the smallest leaf changed since then */
 	int n;
 	paddr_t frames[GATHER_MAX]; /* | GATHER_TABLE for a table */
 };
@@ -110,6 +111,20 @@ static void gather_init(struct gather *g, struct aspace *as, uint64_t start, uin
 }
 
 /*
+ * gather_changed - an entry of a level-`level` leaf changed: the next flush
+ * must cover it. The flush then invalidates one page of the smallest leaf
+ * size changed (a 2 MiB page is one page), as Linux's mmu_gather does.
+ */
+static void gather_changed(struct gather *g, int level)
+{
+	unsigned shift = pt_level_shift(level);
+
+	if (!g->dirty || shift < g->stride_shift)
+		g->stride_shift = shift;
+	g->dirty = true;
+}
+
+/*
  * gather_finish - flush the TLB if any entry changed, then free what was
  * gathered (as_page_free, or as_table_free for a table), and start over.
  */
@@ -117,7 +132,7 @@ static void gather_finish(struct gather *g)
 {
 	/* LAB 2 BEGIN step 3: flush first (as_tlb_flush over the range), then free; see section 5 */
 	if (g->dirty)
-		as_tlb_flush(g->as, g->start, g->end);
+		as_tlb_flush(g->as, g->start, g->end, g->stride_shift);
 	g->dirty = false;
 	for (int i = 0; i < g->n; i++) {
 		paddr_t pa = g->frames[i] & ~GATHER_TABLE;
@@ -142,7 +157,11 @@ static void __unused gather_add(struct gather *g, paddr_t pa, bool table)
 	if (g->n == GATHER_MAX)
 		gather_finish(g);
 	g->frames[g->n++] = pa | (table ? GATHER_TABLE : 0);
-	g->dirty = true;
+	/*
+	 * A freed table or frame needs a flush but names no leaf: any invlpg
+	 * also drops the paging-structure caches, so the largest leaf will do.
+	 */
+	gather_changed(g, PT_LEVEL_PDPT);
 }
 
 /* ---- Splitting large pages ------------------------------------------------ */
@@ -196,7 +215,7 @@ static int split_at(struct aspace *as, struct gather *g, uint64_t va)
 		r = split_leaf(c.pte, c.level);
 		if (r)
 			return r;
-		g->dirty = true;
+		gather_changed(g, c.level);
 	}
 	return 0;
 }
@@ -226,7 +245,7 @@ static int unmap_visit(const struct pt_cursor *c, void *arg)
 	pte_publish(c->pte, 0);
 	if (!(e & PTE_P))
 		return 0; /* a reservation: never in a TLB, no frame */
-	g->dirty = true;
+	gather_changed(g, c->level);
 	if (e & AS_PTE_OWNED)
 		gather_add(g, pte_addr(e, c->level), false);
 	return 0;
@@ -550,7 +569,7 @@ struct protect_args {
  */
 static int protect_visit(const struct pt_cursor *c, void *arg)
 {
-	/* LAB 2 BEGIN step 5: replace the W, U and NX bits, keep the rest; mark the gather dirty (section 6) */
+	/* LAB 2 BEGIN step 5: replace the W, U and NX bits, keep the rest; tell the gather (gather_changed; section 6) */
 	struct protect_args *p = arg;
 	pte_t e = *c->pte;
 
@@ -558,7 +577,7 @@ static int protect_visit(const struct pt_cursor *c, void *arg)
 		return 0;
 	pte_publish(c->pte, (e & ~PTE_PROT_BITS) | p->bits);
 	if (e & PTE_P)
-		p->g->dirty = true;
+		gather_changed(p->g, c->level);
 	return 0;
 	/* LAB 2 STUB
 	(void)c;

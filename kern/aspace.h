@@ -184,10 +184,12 @@ void as_page_free(paddr_t pa);
 void as_table_free(paddr_t pa);
 /*
  * as_tlb_flush - make every CPU that may cache translations of as in
- * [start, end) drop them (end exclusive, 0 = top). Called with as's lock
- * held, after the entries changed and before the frames they used are freed.
+ * [start, end) drop them (end exclusive, 0 = top), where the smallest leaf
+ * changed is 1 << stride_shift bytes (one invlpg per such page, so a 2 MiB
+ * page costs one, not 512). Called with as's lock held, after the entries
+ * changed and before the frames they used are freed.
  */
-void as_tlb_flush(struct aspace *as, uint64_t start, uint64_t end);
+void as_tlb_flush(struct aspace *as, uint64_t start, uint64_t end, unsigned stride_shift);
 /* as_lock, as_unlock - the space's lock (interrupts off while held). */
 void as_lock(struct aspace *as);
 void as_unlock(struct aspace *as);

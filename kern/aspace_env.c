@@ -72,11 +72,11 @@ void as_table_free(paddr_t pa)
 	pt_frame_free(pa);
 }
 
-void as_tlb_flush(struct aspace *as, uint64_t start, uint64_t end)
+void as_tlb_flush(struct aspace *as, uint64_t start, uint64_t end, unsigned stride_shift)
 {
 	as_trace_record(AS_EV_FLUSH, start, end);
 	/* Lab 4: this CPU if it has as loaded, and every other CPU that does. */
-	tlb_shootdown(as, start, end, PAGE_SHIFT);
+	tlb_shootdown(as, start, end, stride_shift);
 }
 
 void as_lock(struct aspace *as)

@@ -104,7 +104,8 @@ static __unused void flush_local(const struct tlb_request *req)
 			tlb_flush_nonglobal();
 		return;
 	}
-	for (uint64_t va = req->start; va < req->end; va += 1UL << req->stride_shift)
+	/* Not va < end: a range that runs to the top of memory ends at 0. */
+	for (uint64_t va = req->start; va != req->end; va += 1UL << req->stride_shift)
 		tlb_invlpg(va);
 	/* LAB 4 STUB
 	(void)req;

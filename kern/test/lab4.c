@@ -408,6 +408,11 @@ KTEST(lab4, ranged_full)
 	smptest_snap(&s);
 	tlb_shootdown(as, USER_VA, USER_VA + 3 * HUGE_2M, 21);
 	check_round(&s, 0xf, 3, false);
+	/* Through lab 2: unmapping a 2 MiB page flushes one page of 2 MiB. */
+	KT_EQ_ERR(aspace_map(as, USER_VA + HUGE_1G, HUGE_1G, HUGE_2M, AS_WRITE), 0);
+	smptest_snap(&s);
+	KT_EQ_ERR(aspace_unmap(as, USER_VA + HUGE_1G, HUGE_2M), 0);
+	check_round(&s, 0xf, 1, false);
 	holders_end(&h);
 }
 

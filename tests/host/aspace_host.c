@@ -56,8 +56,10 @@ void as_table_free(paddr_t pa)
 	pt_frame_free(pa);
 }
 
-void as_tlb_flush(struct aspace *as, uint64_t start, uint64_t end)
+void as_tlb_flush(struct aspace *as, uint64_t start, uint64_t end, unsigned stride_shift)
 {
+	ck_assert_msg(stride_shift == 12 || stride_shift == 21 || stride_shift == 30,
+		      "as_tlb_flush: stride_shift %u is not a leaf size", stride_shift);
 	ck_assert_msg(as->lock.locked, "as_tlb_flush without the space's lock");
 	as_trace_record(AS_EV_FLUSH, start, end);
 	flushes++;
