@@ -62,7 +62,7 @@ TREE_LAB := $(shell sed -n 's/^ *"lab": *\([0-9][0-9]*\).*/\1/p' labs/current.js
 # A missing tool stops the build with the package that provides it on this OS.
 need = command -v $(1) >/dev/null 2>&1 || sh tools/toolchain.sh missing $(1)
 
-KERN_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I. \
+KERN_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror -I. \
 	-ffreestanding -fno-pic -fno-pie -fno-stack-protector -fno-common \
 	-mcmodel=kernel -mno-red-zone -mno-sse -mno-sse2 -mno-mmx -mno-80387 \
 	-fno-omit-frame-pointer -mno-omit-leaf-frame-pointer \
@@ -246,7 +246,7 @@ memview: $(ISO)
 	$(Q)$(PYTHON) tools/memview.py boot --iso $(ISO) --out $(OBJ)/memview.html --mem $(MEM)
 
 # ---- host unit tests (Check) ---------------------------------------------
-HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -include tests/host/hostnames.h \
+HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Wno-unused-parameter -Werror -I. -include tests/host/hostnames.h \
 	-fno-builtin -DHOST_TEST
 HOST_LIB_SRCS := $(wildcard lib/*.c)
 # Portable kernel files that the host tests also compile (each lab adds its own).

@@ -144,7 +144,6 @@ static void gather_finish(struct gather *g)
 	}
 	g->n = 0;
 	/* LAB 2 STUB
-	(void)g;
 	LAB 2 END */
 }
 
@@ -193,8 +192,6 @@ static int split_leaf(pte_t *pte, int level)
 	pte_publish(pte, pa | PTE_TABLE_FLAGS);
 	return 0;
 	/* LAB 2 STUB
-	(void)pte;
-	(void)level;
 	return -ENOSYS;
 	LAB 2 END */
 }
@@ -250,8 +247,6 @@ static int unmap_visit(const struct pt_cursor *c, void *arg)
 		gather_add(g, pte_addr(e, c->level), false);
 	return 0;
 	/* LAB 2 STUB
-	(void)c;
-	(void)arg;
 	return -ENOSYS;
 	LAB 2 END */
 }
@@ -291,8 +286,6 @@ static int prune_visit(const struct pt_cursor *c, void *arg)
 	gather_add(p->g, table, true);
 	return 0;
 	/* LAB 2 STUB
-	(void)c;
-	(void)arg;
 	return -ENOSYS;
 	LAB 2 END */
 }
@@ -357,7 +350,6 @@ struct map_args {
 /* range_is_free - a visitor: -EEXIST at anything mapped or reserved. */
 static int range_is_free(const struct pt_cursor *c, void *arg)
 {
-	(void)arg;
 	return *c->pte ? -EEXIST : 0;
 }
 
@@ -400,8 +392,6 @@ static int map_visit(const struct pt_cursor *c, void *arg)
 	pte_publish(c->pte, e);
 	return 0;
 	/* LAB 2 STUB
-	(void)c;
-	(void)arg;
 	return -ENOSYS;
 	LAB 2 END */
 }
@@ -448,11 +438,6 @@ static int map_leaves(struct aspace *as, struct map_args *m, uint64_t va, uint64
 		r = map_leaves(as, m, va + head + body, len - head - body, level - 1);
 	return r;
 	/* LAB 2 STUB
-	(void)as;
-	(void)m;
-	(void)va;
-	(void)len;
-	(void)level;
 	(void)map_level;
 	return -ENOSYS;
 	LAB 2 END */
@@ -472,8 +457,6 @@ static int largest_leaf(const struct map_args *m, unsigned prot)
 		return PT_LEVEL_PDPT;
 	return PT_LEVEL_PD;
 	/* LAB 2 STUB
-	(void)m;
-	(void)prot;
 	return PT_LEVEL_PT;
 	LAB 2 END */
 }
@@ -545,7 +528,6 @@ static int range_is_used(const struct pt_cursor *c, void *arg)
 {
 	pte_t e = *c->pte;
 
-	(void)arg;
 	if (pte_is_leaf(e, c->level) || (c->level == PT_LEVEL_PT && (e & AS_PTE_LAZY)))
 		return 0;
 	return -ENOENT;
@@ -580,8 +562,6 @@ static int protect_visit(const struct pt_cursor *c, void *arg)
 		gather_changed(p->g, c->level);
 	return 0;
 	/* LAB 2 STUB
-	(void)c;
-	(void)arg;
 	return -ENOSYS;
 	LAB 2 END */
 }
@@ -655,8 +635,6 @@ static int fill_reserved(pte_t *pte, unsigned error)
 	pte_publish(pte, pa | PTE_P | AS_PTE_OWNED | (e & ~(AS_PTE_LAZY | PTE_ADDR_MASK)));
 	return 0;
 	/* LAB 2 STUB
-	(void)pte;
-	(void)error;
 	return -EFAULT;
 	LAB 2 END */
 }

@@ -13,7 +13,6 @@ static bool at_line_start = true;
 
 static void console_putch(int ch, void *arg)
 {
-	(void)arg;
 	if (ch == '\n')
 		serial_putc('\r');
 	serial_putc((char)ch);

@@ -256,7 +256,6 @@ void ktest_call_arm(struct kt_call *k, const char *file, int line, const char *e
 
 void ktest_call_disarm(struct kt_call *k)
 {
-	(void)k;
 	catch_env = NULL;
 }
 

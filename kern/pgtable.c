@@ -22,16 +22,13 @@ struct walk {
 };
 
 /*
- * Helpers that only your code calls: until you write it, the compiler would
- * warn that they are unused, hence __unused.
+ * walk_table, walk_entry and descend_new_table call each other. __unused
+ * (here and on walk_one): only your code calls them, and until you write it
+ * the compiler would warn that they are unused.
  */
-static int walk_table(struct walk *w, paddr_t table_pa, int level, uint64_t base,
-		      pte_t eff) __unused;
 static int walk_entry(struct walk *w, pte_t *pte, int level, uint64_t va, pte_t eff) __unused;
 static int descend_new_table(struct walk *w, pte_t *pte, int level, uint64_t va,
 			     pte_t eff) __unused;
-static int walk_one(paddr_t root, uint64_t va, int stop_level, bool alloc,
-		    struct pt_cursor *c) __unused;
 
 bool pte_is_leaf(pte_t pte, int level)
 {
@@ -42,8 +39,6 @@ bool pte_is_leaf(pte_t pte, int level)
 		return true;
 	return (level == PT_LEVEL_PD || level == PT_LEVEL_PDPT) && (pte & PTE_PS);
 	/* LAB 1 STUB
-	(void)pte;
-	(void)level;
 	return false;
 	LAB 1 END */
 }
@@ -57,8 +52,6 @@ paddr_t pte_addr(pte_t pte, int level)
 		pa &= ~(pt_level_size(level) - 1);
 	return pa;
 	/* LAB 1 STUB
-	(void)pte;
-	(void)level;
 	return 0;
 	LAB 1 END */
 }
@@ -69,8 +62,6 @@ static inline unsigned pt_index(uint64_t va, int level)
 	/* LAB 1 BEGIN step 1: 9 bits of va per level above the 12-bit offset (section 1) */
 	return (va >> pt_level_shift(level)) & (PT_ENTRIES - 1);
 	/* LAB 1 STUB
-	(void)va;
-	(void)level;
 	return 0;
 	LAB 1 END */
 }
@@ -85,7 +76,6 @@ static inline pte_t eff_through(pte_t eff, pte_t pte)
 	/* LAB 1 BEGIN step 2: U and W: AND over the levels; NX: OR (section 4) */
 	return (eff & pte & (PTE_U | PTE_W)) | ((eff | pte) & PTE_NX);
 	/* LAB 1 STUB
-	(void)pte;
 	return eff;
 	LAB 1 END */
 }
@@ -95,7 +85,8 @@ static inline pte_t eff_through(pte_t eff, pte_t pte)
  * overlap the walk's range. base is the first address the table maps, eff
  * the effective permissions of the entries above it.
  */
-static int walk_table(struct walk *w, paddr_t table_pa, int level, uint64_t base, pte_t eff)
+static int __unused walk_table(struct walk *w, paddr_t table_pa, int level, uint64_t base,
+			       pte_t eff)
 {
 	/* LAB 1 BEGIN step 3: loop from the entry of max(start, base) while below end (section 5) */
 	pte_t *table = pt_table(table_pa);
@@ -113,11 +104,6 @@ static int walk_table(struct walk *w, paddr_t table_pa, int level, uint64_t base
 	}
 	return 0;
 	/* LAB 1 STUB
-	(void)w;
-	(void)table_pa;
-	(void)level;
-	(void)base;
-	(void)eff;
 	return -ENOSYS;
 	LAB 1 END */
 }
@@ -144,7 +130,6 @@ static int walk_entry(struct walk *w, pte_t *pte, int level, uint64_t va, pte_t 
 		return descend_new_table(w, pte, level, va, eff);
 	return w->ops->visit(&c, w->arg);
 	/* LAB 1 STUB
-	(void)w;
 	(void)c;
 	return -ENOSYS;
 	LAB 1 END */
@@ -172,11 +157,6 @@ static int descend_new_table(struct walk *w, pte_t *pte, int level, uint64_t va,
 	}
 	return r;
 	/* LAB 1 STUB
-	(void)w;
-	(void)pte;
-	(void)level;
-	(void)va;
-	(void)eff;
 	return -ENOSYS;
 	LAB 1 END */
 }
@@ -200,11 +180,6 @@ int pt_walk_range(paddr_t root, uint64_t start, uint64_t end, const struct pt_op
 		return 0;
 	return walk_table(&w, root, PT_LEVEL_PML4, 0, PTE_U | PTE_W);
 	/* LAB 1 STUB
-	(void)root;
-	(void)start;
-	(void)end;
-	(void)ops;
-	(void)arg;
 	return -ENOSYS;
 	LAB 1 END */
 }
@@ -220,7 +195,8 @@ static int record_first(const struct pt_cursor *c, void *arg)
  * walk_one - run the range walker over va's single byte down to stop_level
  * and put the entry it stopped at in *c. Returns 0 or the walk's -errno.
  */
-static int walk_one(paddr_t root, uint64_t va, int stop_level, bool alloc, struct pt_cursor *c)
+static int __unused walk_one(paddr_t root, uint64_t va, int stop_level, bool alloc,
+			     struct pt_cursor *c)
 {
 	struct pt_ops ops = { .visit = record_first, .stop_level = stop_level, .alloc = alloc };
 	int r = pt_walk_range(root, va, va + 1, &ops, c);
@@ -245,9 +221,6 @@ int pt_walk(paddr_t root, uint64_t va, struct pt_cursor *c)
 	*c = found;
 	return pte_is_leaf(*found.pte, found.level) ? 0 : -ENOENT;
 	/* LAB 1 STUB
-	(void)root;
-	(void)va;
-	(void)c;
 	return -ENOSYS;
 	LAB 1 END */
 }
@@ -269,8 +242,6 @@ int pt_translate(paddr_t root, uint64_t va, struct pt_translation *t)
 	t->flags = pt_cursor_flags(&c);
 	return 0;
 	/* LAB 1 STUB
-	(void)root;
-	(void)va;
 	memset(t, 0, sizeof(*t));
 	return -ENOSYS;
 	LAB 1 END */
@@ -288,10 +259,6 @@ int pt_walk_create(paddr_t root, uint64_t va, int level, struct pt_cursor *c)
 		return r;
 	return c->level > level ? -EEXIST : 0;
 	/* LAB 1 STUB
-	(void)root;
-	(void)va;
-	(void)level;
-	(void)c;
 	return -ENOSYS;
 	LAB 1 END */
 }

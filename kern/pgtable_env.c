@@ -69,7 +69,6 @@ paddr_t pt_current_root(void)
 
 static void print_line(const char *line, void *arg)
 {
-	(void)arg;
 	kprintf("%s\n", line);
 }
 

@@ -91,13 +91,12 @@ void smp_send_ipi(int cpu, uint8_t vector)
 /* VEC_CALL only wakes the AP from hlt; its idle loop finds the work. */
 static void call_ipi(struct trapframe *tf)
 {
-	(void)tf;
 	lapic_eoi();
 }
 
 static void spurious_irq(struct trapframe *tf)
 {
-	(void)tf; /* no EOI for the spurious vector */
+	/* no EOI for the spurious vector */
 }
 
 int smp_call(int cpu, void (*fn)(void *), void *arg)

@@ -92,7 +92,7 @@ bool tlb_report_timeout(int cpu, const struct tlb_request *req)
  * TLB_FLUSH_CEILING pages, else one full flush, which for kernel (global)
  * mappings must drop global entries.
  */
-static __unused void flush_local(const struct tlb_request *req)
+static void __unused flush_local(const struct tlb_request *req)
 {
 	/* LAB 4 BEGIN step 1: invlpg per page up to the ceiling, else a full flush (global if req->global) (section 3) */
 	uint64_t npages = (req->end - req->start) >> req->stride_shift;
@@ -108,7 +108,6 @@ static __unused void flush_local(const struct tlb_request *req)
 	for (uint64_t va = req->start; va != req->end; va += 1UL << req->stride_shift)
 		tlb_invlpg(va);
 	/* LAB 4 STUB
-	(void)req;
 	LAB 4 END */
 }
 
@@ -137,7 +136,7 @@ void tlb_serve_requests(void)
  * an initiator itself, waiting for us. Panics (tlb_report_timeout) after
  * tlb_ack_timeout_ms.
  */
-static __unused void wait_for_acks(struct tlb_request *req)
+static void __unused wait_for_acks(struct tlb_request *req)
 {
 	/* LAB 4 BEGIN step 3: wait for pending == 0, serving our own requests; time out naming a CPU (section 4) */
 	uint64_t start = rdtsc(), limit = tlb_ack_timeout_ms * tsc_per_ms();
@@ -150,7 +149,6 @@ static __unused void wait_for_acks(struct tlb_request *req)
 		pause();
 	}
 	/* LAB 4 STUB
-	(void)req;
 	LAB 4 END */
 }
 
@@ -158,7 +156,7 @@ static __unused void wait_for_acks(struct tlb_request *req)
  * post_request - publish req to every CPU in targets and send each one IPI.
  * The request must be complete before any target can see its bit.
  */
-static __unused void post_request(struct tlb_request *req, uint64_t targets)
+static void __unused post_request(struct tlb_request *req, uint64_t targets)
 {
 	/* LAB 4 BEGIN step 3: set pending, then our bit in each target's tlb_pending_from, then one IPI each (section 3) */
 	uint64_t me = 1UL << cpu_id();
@@ -171,8 +169,6 @@ static __unused void post_request(struct tlb_request *req, uint64_t targets)
 		tlb_send_ipi(cpu);
 	}
 	/* LAB 4 STUB
-	(void)req;
-	(void)targets;
 	LAB 4 END */
 }
 
@@ -212,8 +208,6 @@ void tlb_shootdown(struct aspace *as, uint64_t start, uint64_t end, unsigned str
 	if (targets)
 		wait_for_acks(req);
 	/* LAB 4 STUB
-	(void)as;
-	(void)end;
 	(void)me;
 	local_flush_tlb_all();
 	LAB 4 END */
@@ -224,7 +218,6 @@ void tlb_shootdown(struct aspace *as, uint64_t start, uint64_t end, unsigned str
 /* The flush IPI: serve whatever was posted (several initiators may have). */
 static void tlb_ipi(struct trapframe *tf)
 {
-	(void)tf;
 	STAT_INC(ipi_received);
 	tlb_serve_requests();
 	lapic_eoi();

@@ -22,8 +22,6 @@ bool access_ok(const void __user *ptr, size_t len)
 	/* Compare lengths rather than computing start + len, which can wrap. */
 	return start <= USER_MAX && len <= USER_MAX - start;
 	/* LAB 3 STUB
-	(void)ptr;
-	(void)len;
 	return false;
 	LAB 3 END */
 }
@@ -43,8 +41,6 @@ size_t copy_from_user(void *dst, const void __user *src, size_t n)
 		memset((char *)dst + (n - left), 0, left);
 	return left;
 	/* LAB 3 STUB
-	(void)dst;
-	(void)src;
 	return n;
 	LAB 3 END */
 }
@@ -59,8 +55,6 @@ size_t copy_to_user(void __user *dst, const void *src, size_t n)
 		return n;
 	return __uaccess_copy((void *)dst, src, n);
 	/* LAB 3 STUB
-	(void)dst;
-	(void)src;
 	return n;
 	LAB 3 END */
 }
@@ -86,9 +80,6 @@ long strncpy_from_user(char *dst, const char __user *src, long count)
 		return -EFAULT;
 	return len;
 	/* LAB 3 STUB
-	(void)dst;
-	(void)src;
-	(void)count;
 	return -EFAULT;
 	LAB 3 END */
 }
@@ -101,7 +92,6 @@ bool uaccess_fault_handler(struct trapframe *tf)
 		return false;
 	return extable_fixup(tf);
 	/* LAB 3 STUB
-	(void)tf;
 	return false;
 	LAB 3 END */
 }

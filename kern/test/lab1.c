@@ -785,7 +785,6 @@ static size_t dump_len;
 
 static void capture_line(const char *line, void *arg)
 {
-	(void)arg;
 	dump_len += strlcpy(dump_text + dump_len, line, sizeof(dump_text) - dump_len);
 	if (dump_len < sizeof(dump_text) - 1) {
 		dump_text[dump_len++] = '\n';
@@ -796,7 +795,6 @@ static void capture_line(const char *line, void *arg)
 
 static void print_line(const char *line, void *arg)
 {
-	(void)arg;
 	kprintf("%s\n", line);
 }
 
@@ -1034,7 +1032,6 @@ static uint64_t saved_cr3;
 /* Back to the CR3 the test started with, unless already there. */
 static void restore_cr3(void *arg)
 {
-	(void)arg;
 	if (read_cr3() != saved_cr3) {
 		write_cr3(saved_cr3);
 		/* The test's global pages must not outlive its tables. */

@@ -95,7 +95,6 @@ static void fixture_cleanup(void *arg)
 {
 	struct cleanup_call k = { .unmap_test_kva = false };
 
-	(void)arg;
 	aspace_activate(aspace_kernel());
 	as_trace_attach(NULL);
 	frame_fail_after(-1);

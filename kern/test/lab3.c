@@ -55,7 +55,6 @@ static const char kernel_secret[64] = "lab3 kernel secret: must never reach user
 
 static void layout_teardown(void *arg)
 {
-	(void)arg;
 	aspace_activate(L.prev);
 	memview_untrack(&L.as);
 	aspace_destroy(&L.as);

@@ -929,7 +929,6 @@ static bool uc_in_flight_since(struct user_copy *u, uint64_t started)
 
 static bool uc_idle(struct user_copy *u, uint64_t unused)
 {
-	(void)unused;
 	return u->copies == u->started;
 }
 

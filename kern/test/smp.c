@@ -45,7 +45,6 @@ static bool probe_fixup(struct trapframe *tf)
 
 static void tick(struct trapframe *tf)
 {
-	(void)tf;
 	pause(); /* round-robin TCG: the other CPUs run now */
 	lapic_eoi();
 }
@@ -80,7 +79,6 @@ bool smptest_probe_write(uint64_t va, uint64_t val)
 
 static void join_quietly(void *arg)
 {
-	(void)arg;
 	smptest_join(10000);
 }
 
@@ -131,7 +129,6 @@ static volatile uint64_t seen_mask;
 
 static void report_in(void *arg)
 {
-	(void)arg;
 	__atomic_fetch_or(&seen_mask, 1UL << cpu_id(), __ATOMIC_SEQ_CST);
 	if (this_cpu()->apic_id != lapic_id() || this_cpu()->self != this_cpu())
 		__atomic_fetch_or(&seen_mask, 1UL << 63, __ATOMIC_SEQ_CST);

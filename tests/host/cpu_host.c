@@ -238,7 +238,6 @@ fault_handler_fn host_fault_handler(int vector, int nth)
 /* Lab 4's relax hook serves requests while a CPU spins for a lock: no locks here. */
 void spin_set_relax_hook(void (*fn)(void))
 {
-	(void)fn;
 }
 
 /* ---- the privileged instructions of kern/x86.h -------------------------------- */

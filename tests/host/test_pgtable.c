@@ -467,7 +467,6 @@ static size_t dump_len;
 
 static void capture(const char *line, void *arg)
 {
-	(void)arg;
 	dump_len += (size_t)snprintf(dump + dump_len, sizeof(dump) - dump_len, "%s\n", line);
 }
 
