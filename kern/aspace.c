@@ -426,9 +426,10 @@ static int map_leaves(struct aspace *as, struct map_args *m, uint64_t va, uint64
 	uint64_t size = pt_level_size(level), head, body;
 	int r;
 
-	if (level == PT_LEVEL_PT || level > m->top)
-		return level == PT_LEVEL_PT ? map_level(as, m, va, len, PT_LEVEL_PT) :
-					      map_leaves(as, m, va, len, level - 1);
+	if (level == PT_LEVEL_PT)
+		return map_level(as, m, va, len, PT_LEVEL_PT);
+	if (level > m->top)
+		return map_leaves(as, m, va, len, level - 1);
 	/* At the top of the address space ROUNDUP wraps to 0: 0 - va is still right. */
 	head = MIN(ROUNDUP(va, size) - va, len);
 	body = ROUNDDOWN(len - head, size);
