@@ -336,7 +336,7 @@ static int unmap_locked(struct aspace *as, uint64_t va, uint64_t len)
 
 /* ---- Map ------------------------------------------------------------------- */
 
-enum map_kind { MAP_PHYS, MAP_ALLOC, MAP_LAZY };
+enum map_kind { MAP_PHYS, MAP_ALLOC, MAP_RESERVED };
 
 struct map_args {
 	enum map_kind kind;
@@ -386,7 +386,7 @@ static int map_visit(const struct pt_cursor *c, void *arg)
 		e = pa | PTE_P | m->bits | AS_PTE_OWNED;
 		break;
 	default:
-		e = AS_PTE_LAZY | m->bits;
+		e = AS_PTE_RESERVED | m->bits;
 		break;
 	}
 	pte_publish(c->pte, e);
@@ -447,7 +447,7 @@ static int map_leaves(struct aspace *as, struct map_args *m, uint64_t va, uint64
 /*
  * largest_leaf - the top level map_leaves may use for m's request: 2 MiB
  * pages for a physical mapping whose va and pa agree modulo 2 MiB, 1 GiB ones
- * if asked for and they agree modulo 1 GiB; owned and lazy pages are 4 KiB.
+ * if asked for and they agree modulo 1 GiB; owned and reserved pages are 4 KiB.
  */
 static int largest_leaf(const struct map_args *m, unsigned prot)
 {
@@ -505,7 +505,7 @@ int aspace_alloc(struct aspace *as, uint64_t va, uint64_t len, unsigned prot)
 
 int aspace_reserve(struct aspace *as, uint64_t va, uint64_t len, unsigned prot)
 {
-	struct map_args m = { .kind = MAP_LAZY, .va = va };
+	struct map_args m = { .kind = MAP_RESERVED, .va = va };
 
 	return map_range(as, &m, len, prot);
 }
@@ -529,7 +529,7 @@ static int range_is_used(const struct pt_cursor *c, void *arg)
 {
 	pte_t e = *c->pte;
 
-	if (pte_is_leaf(e, c->level) || (c->level == PT_LEVEL_PT && (e & AS_PTE_LAZY)))
+	if (pte_is_leaf(e, c->level) || (c->level == PT_LEVEL_PT && (e & AS_PTE_RESERVED)))
 		return 0;
 	return -ENOENT;
 }
@@ -633,7 +633,7 @@ static int fill_reserved(pte_t *pte, unsigned error)
 	pa = as_page_alloc();
 	if (!pa)
 		return -ENOMEM;
-	pte_publish(pte, pa | PTE_P | AS_PTE_OWNED | (e & ~(AS_PTE_LAZY | PTE_ADDR_MASK)));
+	pte_publish(pte, pa | PTE_P | AS_PTE_OWNED | (e & ~(AS_PTE_RESERVED | PTE_ADDR_MASK)));
 	return 0;
 	/* LAB 2 STUB
 	return -EFAULT;
@@ -653,7 +653,7 @@ int aspace_handle_fault(struct aspace *as, uint64_t va, unsigned error)
 	if (r == 0)
 		/* Mapped meanwhile (another CPU took the fault first), or a real violation. */
 		r = access_allowed(c.eff, error) ? 0 : -EFAULT;
-	else if (r == -ENOENT && c.level == PT_LEVEL_PT && (*c.pte & AS_PTE_LAZY))
+	else if (r == -ENOENT && c.level == PT_LEVEL_PT && (*c.pte & AS_PTE_RESERVED))
 		r = fill_reserved(c.pte, error);
 	else
 		r = -EFAULT;

@@ -55,11 +55,11 @@
 /* Software bits in leaf entries (the MMU ignores them, kern/pgtable.h). */
 #define AS_PTE_OWNED (1UL << 9) /* present leaf: the frame belongs to the space */
 /*
- * A not-present level-1 entry with AS_PTE_LAZY is a demand-zero page: its
+ * A not-present level-1 entry with AS_PTE_RESERVED is a demand-zero page: its
  * PTE_W, PTE_U and PTE_NX bits hold the protection the page gets when first
  * touched. A not-present entry is otherwise 0.
  */
-#define AS_PTE_LAZY (1UL << 10)
+#define AS_PTE_RESERVED (1UL << 10)
 
 struct aspace {
 	paddr_t pml4; /* physical address of the PML4: CR3 while active */

@@ -92,10 +92,10 @@ void as_unlock(struct aspace *as)
 }
 
 /*
- * demand_zero_fault - the #PF handler: a fault on a reserved page of the
+ * reserved_page_fault - the #PF handler: a fault on a reserved page of the
  * space that owns the address gets its frame and the access is retried.
  */
-static bool demand_zero_fault(struct trapframe *tf)
+static bool reserved_page_fault(struct trapframe *tf)
 {
 	uint64_t va = read_cr2();
 	struct aspace *as = va >= KERNEL_HALF ? aspace_kernel() : aspace_current();
@@ -118,5 +118,5 @@ void aspace_boot(void)
 {
 	kernel_space.pml4 = kernel_pml4_pa();
 	kernel_space.cpus = 1UL << cpu_id();
-	trap_register_fault_handler(T_PGFLT, demand_zero_fault);
+	trap_register_fault_handler(T_PGFLT, reserved_page_fault);
 }

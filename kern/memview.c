@@ -87,7 +87,7 @@ struct mv_frame {
 struct mv_space {
 	struct aspace *as;
 	char name[24];
-	size_t leaves, lazy, tables;
+	size_t leaves, reserved, tables;
 };
 
 /*
@@ -420,7 +420,7 @@ static void note_leaf(struct walk *w, const struct pt_cursor *c, pte_t e)
 			"the leaf at %#lx in space %s (frame %#lx) sets the PAT bit: a memory "
 			"type nobody asked for",
 			c->va, space_name(w->space), pa);
-	if (e & AS_PTE_LAZY)
+	if (e & AS_PTE_RESERVED)
 		finding(pa,
 			"the present leaf at %#lx in space %s (frame %#lx) still carries the "
 			"demand-zero bit",
@@ -441,9 +441,9 @@ static int census_visit(const struct pt_cursor *c, void *arg)
 	if (pte_is_leaf(e, c->level)) {
 		note_leaf(w, c, e);
 	} else if (e && !(e & PTE_P)) {
-		if (c->level == PT_LEVEL_PT && (e & AS_PTE_LAZY) &&
-		    !(e & ~(AS_PTE_LAZY | PTE_W | PTE_U | PTE_NX | PTE_G | PTE_PCD | PTE_PWT)))
-			spaces[w->space].lazy++;
+		if (c->level == PT_LEVEL_PT && (e & AS_PTE_RESERVED) &&
+		    !(e & ~(AS_PTE_RESERVED | PTE_W | PTE_U | PTE_NX | PTE_G | PTE_PCD | PTE_PWT)))
+			spaces[w->space].reserved++;
 		else
 			finding(MV_NO_FRAME,
 				"the not-present entry %#lx at %#lx (level %d, space %s) is neither 0 nor a reservation",
@@ -494,7 +494,7 @@ static bool census_keep(void)
 	if (nspaces == 0)
 		nspaces = 1;
 	for (int i = 0; i < nspaces; i++)
-		spaces[i].leaves = spaces[i].lazy = spaces[i].tables = 0;
+		spaces[i].leaves = spaces[i].reserved = spaces[i].tables = 0;
 	census_base();
 	note_table(&root, k->pml4, PT_LEVEL_PML4, KERNEL_HALF);
 	/* The kernel half, once: every space shares it. Empty PDPTs are noted, not walked. */
@@ -925,7 +925,7 @@ static int virtual_visit(const struct pt_cursor *c, void *arg)
 				 f && (f->bad) ? "1;41" :
 						 space_color[v->space % ARRAY_SIZE(space_color)]);
 		}
-	} else if (c->level == PT_LEVEL_PT && (e & AS_PTE_LAZY) && !(e & PTE_P)) {
+	} else if (c->level == PT_LEVEL_PT && (e & AS_PTE_RESERVED) && !(e & PTE_P)) {
 		vrow_put(v, c->va, 'z', "2");
 	}
 	return 0;
@@ -940,7 +940,7 @@ static void print_virtual(int i, uint64_t start, uint64_t end)
 	v.space = i;
 	kprintf("virtual memory of space %d (%s), pml4 %#lx, %#lx..%#lx: %zu leaves, %zu "
 		"reserved pages, %zu tables\n",
-		i, space_name(i), spaces[i].as->pml4, start, end, spaces[i].leaves, spaces[i].lazy,
+		i, space_name(i), spaces[i].as->pml4, start, end, spaces[i].leaves, spaces[i].reserved,
 		spaces[i].tables);
 	pt_walk_range(spaces[i].as->pml4, start, end, &ops, &v);
 	vrow_flush(&v);

@@ -208,9 +208,9 @@ static long sys_mmap(uint64_t va, uint64_t len, uint64_t prot)
 {
 	struct aspace *as = &proc_current()->as;
 
-	if (!user_range_ok(va, len) || (prot & ~(uint64_t)(PROT_WRITE | PROT_LAZY)))
+	if (!user_range_ok(va, len) || (prot & ~(uint64_t)(PROT_WRITE | PROT_RESERVE)))
 		return -EINVAL;
-	if (prot & PROT_LAZY)
+	if (prot & PROT_RESERVE)
 		return aspace_reserve(as, va, len, user_prot(prot));
 	return aspace_alloc(as, va, len, user_prot(prot));
 }

@@ -37,7 +37,7 @@ enum syscall_nr {
 
 /* prot bits of SYS_MMAP and SYS_MPROTECT. */
 #define PROT_WRITE 0x1
-#define PROT_LAZY 0x2 /* mmap only: demand-zero, no frame until first touch */
+#define PROT_RESERVE 0x2 /* mmap only: demand-zero, no frame until first touch */
 
 /* Longest path SYS_STAT accepts, NUL included (longer: -ENAMETOOLONG). */
 #define SYSCALL_PATH_MAX 64

@@ -30,7 +30,7 @@ import sys
 PAGE = 4096
 ADDR_MASK = 0x000FFFFFFFFFF000
 P, W, U, PWT, PCD, A, D, PS, G = 1, 2, 4, 8, 0x10, 0x20, 0x40, 0x80, 0x100
-OWNED, LAZY, PAT_HUGE, NX = 1 << 9, 1 << 10, 1 << 12, 1 << 63
+OWNED, RESERVED, PAT_HUGE, NX = 1 << 9, 1 << 10, 1 << 12, 1 << 63
 KERNEL_HALF = 0xFFFF800000000000
 DMAP_BASE, DMAP_SIZE, KERNBASE = 0xFFFF800000000000, 4 << 30, 0xFFFFFFFF80000000
 
@@ -148,8 +148,8 @@ def entry_bits(e, level):
         names.append("NX")
     if e & OWNED:
         names.append("OWNED")
-    if e & LAZY:
-        names.append("LAZY")
+    if e & RESERVED:
+        names.append("RESERVED")
     return " ".join(names) or "0"
 
 
@@ -194,7 +194,7 @@ class Writer:
                     '<code>%016x</code> <span class="bits">%s</span>'
                     % (LEVEL_NAMES[level], i, va, e, entry_bits(e, level)))
             if not e & P:
-                what = "reserved (demand-zero)" if level == 1 and e & LAZY else "not present"
+                what = "reserved (demand-zero)" if level == 1 and e & RESERVED else "not present"
                 parts.append('<div class="pte">%s &rarr; %s</div>' % (head, what))
                 continue
             target = entry_addr(e, level)

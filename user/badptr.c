@@ -7,13 +7,13 @@
  */
 #include "user/lib/ulib.h"
 
-#define REGION 0x10000000UL	/* [R, R+2P) rw, R+2P unmapped, R+3P read-only, R+4P.. lazy */
+#define REGION 0x10000000UL	/* [R, R+2P) rw, R+2P unmapped, R+3P read-only, R+4P.. reserved */
 #define P PAGE_SIZE
 #define RW (REGION)
 #define HOLE (REGION + 2 * P)
 #define RO (REGION + 3 * P)
-#define LAZY (REGION + 4 * P)
-#define LAZY_PAGES 4
+#define RESERVED (REGION + 4 * P)
+#define RESERVED_PAGES 4
 #define KERNEL_PTR 0xffffffff80100000UL
 #define NONCANON 0x0000800000000000UL
 
@@ -69,7 +69,7 @@ static bool source_matches(const char *p, size_t n)
 static void setup(void)
 {
 	if (mmap(RW, 2 * P, PROT_WRITE) || mmap(RO, P, PROT_WRITE) ||
-	    mmap(LAZY, LAZY_PAGES * P, PROT_WRITE | PROT_LAZY)) {
+	    mmap(RESERVED, RESERVED_PAGES * P, PROT_WRITE | PROT_RESERVE)) {
 		printf("badptr: mmap failed\n");
 		exit(101);
 	}
@@ -137,16 +137,16 @@ static void test_demand_zero(void)
 {
 	volatile char here;
 	char *deep = (char *)ROUNDDOWN((uintptr_t)&here - 512 * 1024, P);
-	char *lazy = (char *)LAZY + 100;
+	char *reserved = (char *)RESERVED + 100;
 
 	begin();
-	check("read lazy", read(FD_SOURCE, lazy, 3 * P), 3 * P, FIX_NONE);
-	if (!source_matches(lazy, 3 * P)) {
-		printf("badptr: FAIL read lazy: wrong bytes\n");
+	check("read reserved", read(FD_SOURCE, reserved, 3 * P), 3 * P, FIX_NONE);
+	if (!source_matches(reserved, 3 * P)) {
+		printf("badptr: FAIL read reserved: wrong bytes\n");
 		failures++;
 	}
 	begin();
-	check("write untouched lazy", write(FD_NULL, (void *)(LAZY + 3 * P), 100), 100, FIX_NONE);
+	check("write untouched reserved", write(FD_NULL, (void *)(RESERVED + 3 * P), 100), 100, FIX_NONE);
 	begin();
 	check("read untouched stack", read(FD_SOURCE, deep, P), P, FIX_NONE);
 	if (!source_matches(deep, P)) {

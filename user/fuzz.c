@@ -15,8 +15,8 @@
 #define RW_PAGES 4
 #define HOLE (RW + RW_PAGES * P)
 #define RO (HOLE + P)		/* a read-only page */
-#define LAZY (RO + P)		/* demand-zero, unmapped and mapped again now and then */
-#define LAZY_PAGES 8
+#define RESERVED (RO + P)		/* demand-zero, unmapped and mapped again now and then */
+#define RESERVED_PAGES 8
 #define STACK_LO (USER_MAX - (1UL << 20))
 #define STACK_SAFE (USER_MAX - (64UL << 10)) /* below the fuzzer's own frames */
 #define PATH_MAX SYSCALL_PATH_MAX
@@ -30,7 +30,7 @@ struct region {
 static const struct region regions[] = {
 	{ RW, HOLE, true },
 	{ RO, RO + P, false },
-	{ LAZY, LAZY + LAZY_PAGES * P, true },
+	{ RESERVED, RESERVED + RESERVED_PAGES * P, true },
 	{ STACK_LO, USER_MAX, true },
 };
 
@@ -112,7 +112,7 @@ static uint64_t draw_ptr(bool write)
 			p = USER_MAX - rng_range(&rng, 1, 16); /* the last bytes */
 			break;
 		case 8:
-			p = LAZY + rng_below(&rng, LAZY_PAGES * P);
+			p = RESERVED + rng_below(&rng, RESERVED_PAGES * P);
 			break;
 		case 9:
 			p = STACK_LO - rng_range(&rng, 1, 300); /* below the stack */
@@ -244,7 +244,7 @@ static void fuzz_stats(uint64_t before)
 static void setup(void)
 {
 	if (mmap(RW, RW_PAGES * P, PROT_WRITE) || mmap(RO, P, 0) ||
-	    mmap(LAZY, LAZY_PAGES * P, PROT_WRITE | PROT_LAZY)) {
+	    mmap(RESERVED, RESERVED_PAGES * P, PROT_WRITE | PROT_RESERVE)) {
 		printf("fuzz: mmap failed\n");
 		exit(100);
 	}
@@ -256,10 +256,10 @@ static void setup(void)
 	}
 }
 
-/* Give the lazy region back and take it again: frames freed while running. */
-static void remap_lazy(void)
+/* Give the reserved region back and take it again: frames freed while running. */
+static void remap_reserved(void)
 {
-	if (munmap(LAZY, LAZY_PAGES * P) || mmap(LAZY, LAZY_PAGES * P, PROT_WRITE | PROT_LAZY)) {
+	if (munmap(RESERVED, RESERVED_PAGES * P) || mmap(RESERVED, RESERVED_PAGES * P, PROT_WRITE | PROT_RESERVE)) {
 		printf("fuzz: remap failed\n");
 		exit(100);
 	}
@@ -297,7 +297,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (i % REMAP_EVERY == REMAP_EVERY - 1)
-			remap_lazy();
+			remap_reserved();
 	}
 	printf("fuzz: %lu calls, %ld syscalls, %ld mismatches, %lu fixups, %lu EFAULTs\n", n, calls,
 	       mismatches, st_after.fixups - st0.fixups, st_after.efaults - st0.efaults);

@@ -13,7 +13,7 @@
 #define PAGES_2M 512
 #define FULL_CHECK_EVERY 64
 
-enum page_kind { PG_NONE, PG_PHYS, PG_OWNED, PG_LAZY };
+enum page_kind { PG_NONE, PG_PHYS, PG_OWNED, PG_RESERVED };
 static const char *const kind_names[] = { "unmapped", "mapped", "allocated", "reserved" };
 
 struct mpage {
@@ -86,7 +86,7 @@ static int check_page(struct model *m, int i)
 	int r = pt_walk(m->as.pml4, va, &c);
 	pte_t want = PTE_P | prot_bits(p->prot);
 
-	if (p->kind == PG_NONE || p->kind == PG_LAZY) {
+	if (p->kind == PG_NONE || p->kind == PG_RESERVED) {
 		CHECK(m, r == -ENOENT, "page %#lx should be %s, pt_walk returned %d", va,
 		      kind_names[p->kind], r);
 		if (p->kind == PG_NONE) {
@@ -100,9 +100,9 @@ static int check_page(struct model *m, int i)
 		      va, c.level);
 		CHECK(m,
 		      (*c.pte & ~PTE_NX & ~0xfffUL) == 0 &&
-			      (*c.pte & (AS_PTE_LAZY | PTE_P | PTE_W | PTE_U | PTE_NX)) ==
-				      (AS_PTE_LAZY | prot_bits(p->prot)),
-		      "reserved page %#lx: PTE %#lx, expected AS_PTE_LAZY|%#lx", va, *c.pte,
+			      (*c.pte & (AS_PTE_RESERVED | PTE_P | PTE_W | PTE_U | PTE_NX)) ==
+				      (AS_PTE_RESERVED | prot_bits(p->prot)),
+		      "reserved page %#lx: PTE %#lx, expected AS_PTE_RESERVED|%#lx", va, *c.pte,
 		      prot_bits(p->prot));
 		return 0;
 	}
@@ -223,7 +223,7 @@ static int do_map(struct model *m, int kind)
 	paddr_t pa = 0;
 	long budget = rng_below(m->rng, 8) == 0 ? (long)rng_below(m->rng, 4) : -1;
 
-	rand_range(m, &first, &n, kind == PG_OWNED ? 48 : kind == PG_LAZY ? 256 : 1200);
+	rand_range(m, &first, &n, kind == PG_OWNED ? 48 : kind == PG_RESERVED ? 256 : 1200);
 	/* Half the physical mappings cover one or two whole 2 MiB blocks: large pages. */
 	if (kind == PG_PHYS && rng_below(m->rng, 2)) {
 		int head = rng_below(m->rng, 2) ? (int)rng_below(m->rng, 8) : 0;
@@ -357,7 +357,7 @@ static int do_fault(struct model *m)
 	want = p->kind != PG_NONE && allows(p->prot, error) ? 0 : -EFAULT;
 	r = aspace_handle_fault(&m->as, va, error);
 	CHECK(m, r == want, "returned %d, expected %d", r, want);
-	if (r == 0 && p->kind == PG_LAZY)
+	if (r == 0 && p->kind == PG_RESERVED)
 		p->kind = PG_OWNED;
 	return check_page(m, i);
 }
@@ -374,7 +374,7 @@ static int step(struct model *m)
 	else if (dice < 36)
 		r = do_map(m, PG_OWNED);
 	else if (dice < 50)
-		r = do_map(m, PG_LAZY);
+		r = do_map(m, PG_RESERVED);
 	else if (dice < 72)
 		r = do_unmap(m);
 	else if (dice < 88)

@@ -8,7 +8,7 @@
  *   base          two read-write pages (random bytes)
  *   base + 2P     a hole: never mapped
  *   base + 3P     a read-only page
- *   base + 4P     LAZY_PAGES demand-zero pages
+ *   base + 4P     RESERVED_PAGES demand-zero pages
  *   base + 8P     an executable page holding `ret` (for the SMEP check)
  *   USER_MAX - P  the last page below the guard page, read-write
  *
@@ -33,7 +33,7 @@
 #include "lib/string.h"
 
 #define P PAGE_SIZE
-#define LAZY_PAGES 4
+#define RESERVED_PAGES 4
 #define CANARY 0xa5
 #define SLACK 16 /* canary bytes checked after each kernel buffer */
 #define MAXCOPY (3 * P)
@@ -44,7 +44,7 @@
 struct layout {
 	struct aspace as;
 	struct aspace *prev;
-	uint64_t rw, hole, ro, lazy, exec, top;
+	uint64_t rw, hole, ro, reserved, exec, top;
 };
 
 static struct layout L;
@@ -85,7 +85,7 @@ static void layout_setup(void)
 	L.rw = base;
 	L.hole = base + 2 * P;
 	L.ro = base + 3 * P;
-	L.lazy = base + 4 * P;
+	L.reserved = base + 4 * P;
 	L.exec = base + 8 * P;
 	L.top = USER_MAX - P;
 	KT_EQ_ERR(aspace_init(&L.as), 0);
@@ -94,7 +94,7 @@ static void layout_setup(void)
 	memview_track(&L.as, "lab3");
 	KT_EQ_ERR(aspace_alloc(&L.as, L.rw, 2 * P, AS_USER | AS_WRITE), 0);
 	KT_EQ_ERR(aspace_alloc(&L.as, L.ro, P, AS_USER), 0);
-	KT_EQ_ERR(aspace_reserve(&L.as, L.lazy, LAZY_PAGES * P, AS_USER | AS_WRITE), 0);
+	KT_EQ_ERR(aspace_reserve(&L.as, L.reserved, RESERVED_PAGES * P, AS_USER | AS_WRITE), 0);
 	KT_EQ_ERR(aspace_alloc(&L.as, L.exec, P, AS_USER | AS_EXEC), 0);
 	KT_EQ_ERR(aspace_alloc(&L.as, L.top, P, AS_USER | AS_WRITE), 0);
 	fill_random(L.rw, 2 * P);
@@ -595,12 +595,12 @@ KTEST(lab3, demand_zero)
 	layout_setup();
 	free0 = frame_free_count();
 	/* Reading a never-touched page fills it with zeros; no fixup. */
-	expect_from(L.lazy + off, 64, 64, false);
+	expect_from(L.reserved + off, 64, 64, false);
 	for (int i = 0; i < 64; i++)
 		KT_ASSERT_MSG(kbuf[i] == 0, "a demand-zero page did not read as zeros");
 	KT_ASSERT_MSG(frame_free_count() < free0, "no frame was allocated for the demand-zero page");
 	/* Writing across never-touched pages: they are filled during the copy. */
-	expect_to(L.lazy + P + off, n, n, false);
+	expect_to(L.reserved + P + off, n, n, false);
 }
 
 KTEST(lab3, fixups)
@@ -623,7 +623,7 @@ KTEST(lab3, fixups)
 			expect_to(L.ro + rng_below(ktest_rng(), P - n), n, 0, true);
 			break;
 		case 4: /* demand-zero */
-			expect_to(L.lazy + rng_below(ktest_rng(), LAZY_PAGES * P - n), n, n, false);
+			expect_to(L.reserved + rng_below(ktest_rng(), RESERVED_PAGES * P - n), n, n, false);
 			break;
 		case 5: /* kernel */
 			expect_to(KERNEL_ADDR + rng_below(ktest_rng(), P), n, 0, false);

@@ -450,7 +450,7 @@ START_TEST(test_demand_zero)
 	ck_assert_err(aspace_reserve(&as, VA, 2 * PAGE_SIZE, AS_USER), 0);
 	before = simmem_free_count();
 	ck_assert_err(pt_walk(as.pml4, VA, &c), -ENOENT);
-	ck_assert_hex_eq(*c.pte, AS_PTE_LAZY | PTE_U | PTE_NX);
+	ck_assert_hex_eq(*c.pte, AS_PTE_RESERVED | PTE_U | PTE_NX);
 	ck_assert_err(aspace_handle_fault(&as, VA + 8, PF_USER | PF_WRITE), -EFAULT);
 	ck_assert_err(aspace_handle_fault(&as, VA + 8, PF_USER | PF_INSTR), -EFAULT);
 	ck_assert_err(aspace_handle_fault(&as, VA + 2 * PAGE_SIZE, 0), -EFAULT);
