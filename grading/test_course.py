@@ -335,8 +335,9 @@ def run(c, tmp):
     # ---- a staff update that conflicts with the student's code, resolved as
     # README.md's "On a conflict" says (keeping the student's whole file) ----
     text = read(pg)
-    hint = re.search(r"/\* LAB 1 BEGIN: (.*) \*/", text)
-    write(pg, text.replace(hint.group(0), "/* LAB 1 BEGIN: %s (reworded) */" % hint.group(1), 1))
+    hint = re.search(r"/\* LAB 1 BEGIN((?: step \d+)?): (.*) \*/", text)
+    write(pg, text.replace(hint.group(0), "/* LAB 1 BEGIN%s: %s (reworded) */"
+                           % (hint.group(1), hint.group(2)), 1))
     st, out = sh("git add -A && make -s branches DEST=%s UPTO=2" % course, src)
     c.check("publish_conflicting_update", st == 0 and "lab2 updated to" in out, tail(out))
     st, out = sh("git fetch -q origin && git merge --no-edit origin/lab2", clone)

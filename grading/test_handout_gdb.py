@@ -72,7 +72,7 @@ EXPECT = [
     ("lab4", "info threads", r"(?s)1 +Thread 1\.1.*2 +Thread 1\.2.*3 +Thread 1\.3.*"
      r"4 +Thread 1\.4", "one thread per CPU"),
     ("lab4", "thread 2", r"Switching to thread 2", "CPU 1"),
-    ("lab4", "p/x percpu[0].tlb_req", r"va = 0x[0-9a-f]+, npages = ", "a request"),
+    ("lab4", "p/x percpu[0].tlb_req", r"start = 0x[0-9a-f]+, end = 0x[0-9a-f]+, stride_shift = ", "a request"),
     ("lab4", "thread apply all bt", r"Thread 4 [\s\S]*Thread 1 ", "every CPU's stack"),
 ]
 # Whole-session checks: (handout, regex over the whole output, why).

@@ -317,12 +317,20 @@ def attacks(tally, scratch):
 
 
 def children(pid):
-    try:
-        out = subprocess.run(["ps", "-o", "pid=,comm=", "--ppid", str(pid)],
-                             stdout=subprocess.PIPE, text=True).stdout
-    except OSError:
-        return []
-    return [(int(line.split()[0]), line.split()[1]) for line in out.splitlines() if line.strip()]
+    """[(pid, comm)] of pid's children, from /proc (no procps needed)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        if int(stat[stat.rindex(")") + 1:].split()[1]) == pid:
+            found.append((int(entry), comm))
+    return found
 
 
 def alive(pid):
