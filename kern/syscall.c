@@ -86,19 +86,29 @@ static void console_emit(const char *buf, size_t n)
 	}
 }
 
+/*
+ * rw_length - the bytes a read or write of len at buf may move: -EFAULT at
+ * once for a range that is not user memory (as Linux's vfs_read/vfs_write),
+ * else len capped at SYSCALL_RW_MAX.
+ */
+static long rw_length(const void __user *buf, size_t len)
+{
+	if (!access_ok(buf, len))
+		return -EFAULT;
+	return (long)MIN(len, SYSCALL_RW_MAX);
+}
+
 static long sys_write(int fd, const char __user *buf, size_t len)
 {
 	char kbuf[CHUNK];
 	size_t done = 0;
+	long n = rw_length(buf, len);
 
 	if (fd != FD_STDOUT && fd != FD_STDERR && fd != FD_NULL)
 		return -EBADF;
-	/* Like Linux's vfs_write: a range that is not user memory fails at once. */
-	if (!access_ok(buf, len))
-		return -EFAULT;
-	if (len == 0)
-		return 0;
-	len = MIN(len, SYSCALL_RW_MAX);
+	if (n <= 0)
+		return n;
+	len = (size_t)n;
 	while (done < len) {
 		size_t chunk = MIN(len - done, sizeof(kbuf));
 		size_t got = chunk - copy_from_user(kbuf, buf + done, chunk);
@@ -120,14 +130,13 @@ static long sys_read(int fd, char __user *buf, size_t len)
 {
 	char kbuf[CHUNK];
 	size_t done = 0;
+	long n = rw_length(buf, len);
 
 	if (fd != FD_SOURCE && fd != FD_NULL)
 		return -EBADF;
-	if (!access_ok(buf, len))
-		return -EFAULT;
-	if (len == 0)
-		return 0;
-	len = MIN(len, SYSCALL_RW_MAX);
+	if (n <= 0)
+		return n;
+	len = (size_t)n;
 	while (done < len) {
 		size_t chunk = MIN(len - done, sizeof(kbuf)), got;
 
