@@ -76,12 +76,12 @@ static int check_prot(const struct aspace *as, unsigned prot, unsigned allowed)
 }
 
 /*
- * walk - pt_walk_range over [start, start + len) of as. Each operation's
+ * as_walk - pt_walk_range over [start, start + len) of as. Each operation's
  * ops (visitor, stop level, whether to make tables) are defined once, next
  * to its visitor below.
  */
-static int walk(struct aspace *as, uint64_t start, uint64_t len, const struct pt_ops *ops,
-		void *arg)
+static int as_walk(struct aspace *as, uint64_t start, uint64_t len, const struct pt_ops *ops,
+		   void *arg)
 {
 	return pt_walk_range(as->pml4, start, start + len, ops, arg);
 }
@@ -313,7 +313,7 @@ static int prune_tables(struct aspace *as, struct gather *g, uint64_t va, uint64
 	for (p.level = PT_LEVEL_PD; p.level <= PT_LEVEL_PML4 && !r; p.level++) {
 		if (p.level == PT_LEVEL_PML4 && as->kernel)
 			break;
-		r = walk(as, va, len, &prune_ops[p.level], &p);
+		r = as_walk(as, va, len, &prune_ops[p.level], &p);
 	}
 	return r;
 }
@@ -327,7 +327,7 @@ static int unmap_locked(struct aspace *as, uint64_t va, uint64_t len)
 	gather_init(&g, as, va, len);
 	r = split_edges(as, &g, va, len);
 	if (!r)
-		r = walk(as, va, len, &unmap_ops, &g);
+		r = as_walk(as, va, len, &unmap_ops, &g);
 	if (!r)
 		r = prune_tables(as, &g, va, len);
 	gather_finish(&g);
@@ -411,7 +411,7 @@ static int __unused map_level(struct aspace *as, struct map_args *m, uint64_t va
 			      int level)
 {
 	m->level = level;
-	return len ? walk(as, va, len, &map_ops[level], m) : 0;
+	return len ? as_walk(as, va, len, &map_ops[level], m) : 0;
 }
 
 /*
@@ -474,7 +474,7 @@ static int map_range(struct aspace *as, struct map_args *m, uint64_t len, unsign
 	m->bits = pte_bits(prot);
 	m->top = largest_leaf(m, prot);
 	as_lock(as);
-	r = walk(as, m->va, len, &range_free_ops, NULL);
+	r = as_walk(as, m->va, len, &range_free_ops, NULL);
 	if (!r) {
 		r = map_leaves(as, m, m->va, len, PT_LEVEL_PDPT);
 		/* The range was free: everything in it now is ours to take back. */
@@ -586,11 +586,11 @@ int aspace_protect(struct aspace *as, uint64_t va, uint64_t len, unsigned prot)
 		return r;
 	as_lock(as);
 	gather_init(&g, as, va, len);
-	r = walk(as, va, len, &range_used_ops, NULL);
+	r = as_walk(as, va, len, &range_used_ops, NULL);
 	if (!r)
 		r = split_edges(as, &g, va, len);
 	if (!r)
-		r = walk(as, va, len, &protect_ops, &p);
+		r = as_walk(as, va, len, &protect_ops, &p);
 	gather_finish(&g);
 	as_unlock(as);
 	return r;

@@ -274,14 +274,14 @@ static bool kernel_kind(enum mv_kind k)
 	       k == MV_TABLE || k == MV_KALLOC;
 }
 
-struct walk {
+struct census_walk {
 	int space;
 	uint64_t start, end;
 	int ret;
 	paddr_t last_table;
 };
 
-static void note_table(struct walk *w, paddr_t pa, int level, uint64_t base)
+static void note_table(struct census_walk *w, paddr_t pa, int level, uint64_t base)
 {
 	struct mv_frame *f;
 	const pte_t *t;
@@ -341,7 +341,7 @@ static bool kernel_map(uint64_t va)
 	return (va >= DMAP_BASE && va < DMAP_BASE + DMAP_SIZE) || va >= KERNBASE;
 }
 
-static void note_frame(struct walk *w, paddr_t pa, uint64_t va, pte_t e, pte_t eff)
+static void note_frame(struct census_walk *w, paddr_t pa, uint64_t va, pte_t e, pte_t eff)
 {
 	struct mv_frame *f = fr(pa / PAGE_SIZE);
 	bool owned = e & AS_PTE_OWNED, user = (eff & PTE_U) && va < USER_TOP;
@@ -397,7 +397,7 @@ static void note_frame(struct walk *w, paddr_t pa, uint64_t va, pte_t e, pte_t e
 	}
 }
 
-static void note_leaf(struct walk *w, const struct pt_cursor *c, pte_t e)
+static void note_leaf(struct census_walk *w, const struct pt_cursor *c, pte_t e)
 {
 	uint64_t size = pt_level_size(c->level);
 	paddr_t pa = pte_addr(e, c->level);
@@ -431,7 +431,7 @@ static void note_leaf(struct walk *w, const struct pt_cursor *c, pte_t e)
 
 static int census_visit(const struct pt_cursor *c, void *arg)
 {
-	struct walk *w = arg;
+	struct census_walk *w = arg;
 	pte_t e = *c->pte;
 	uint64_t span = c->level == PT_LEVEL_PML4 ? 0 : pt_level_size(c->level + 1);
 
@@ -452,9 +452,9 @@ static int census_visit(const struct pt_cursor *c, void *arg)
 	return 0;
 }
 
-static void walk_range(void *arg)
+static void census_range(void *arg)
 {
-	struct walk *w = arg;
+	struct census_walk *w = arg;
 	struct pt_ops ops = { .visit = census_visit, .stop_level = PT_LEVEL_PT, .alloc = false };
 
 	w->ret = pt_walk_range(spaces[w->space].as->pml4, w->start, w->end, &ops, w);
@@ -463,10 +463,10 @@ static void walk_range(void *arg)
 /* Walk [start, end) of space i; false when the walker is a stub. */
 static bool census_walk(int i, uint64_t start, uint64_t end)
 {
-	struct walk w = { .space = i, .start = start, .end = end, .last_table = ~0UL };
+	struct census_walk w = { .space = i, .start = start, .end = end, .last_table = ~0UL };
 	struct fault_info fi;
 
-	if (ktest_catch_fault(walk_range, &w, &fi)) {
+	if (ktest_catch_fault(census_range, &w, &fi)) {
 		finding(MV_NO_FRAME,
 			"walking space %s from %#lx faulted (vector %d, cr2 %#lx): its tables are corrupt",
 			space_name(i), start, fi.vector, fi.cr2);
@@ -488,7 +488,7 @@ static bool census_keep(void)
 {
 	struct aspace *k = aspace_kernel();
 	const pte_t *kpml4 = pt_table(k->pml4);
-	struct walk root = { .space = MV_KERNEL, .last_table = ~0UL };
+	struct census_walk root = { .space = MV_KERNEL, .last_table = ~0UL };
 
 	spaces[MV_KERNEL].as = k;
 	if (nspaces == 0)
@@ -523,7 +523,7 @@ static bool census_keep(void)
 			return false;
 	}
 	for (int i = 1; i < nspaces; i++) {
-		struct walk w = { .space = i, .last_table = ~0UL };
+		struct census_walk w = { .space = i, .last_table = ~0UL };
 
 		if (!spaces[i].as || !spaces[i].as->pml4)
 			continue;
@@ -940,8 +940,8 @@ static void print_virtual(int i, uint64_t start, uint64_t end)
 	v.space = i;
 	kprintf("virtual memory of space %d (%s), pml4 %#lx, %#lx..%#lx: %zu leaves, %zu "
 		"reserved pages, %zu tables\n",
-		i, space_name(i), spaces[i].as->pml4, start, end, spaces[i].leaves, spaces[i].reserved,
-		spaces[i].tables);
+		i, space_name(i), spaces[i].as->pml4, start, end, spaces[i].leaves,
+		spaces[i].reserved, spaces[i].tables);
 	pt_walk_range(spaces[i].as->pml4, start, end, &ops, &v);
 	vrow_flush(&v);
 	if (v.repeats)

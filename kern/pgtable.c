@@ -15,7 +15,7 @@
 #include "lib/string.h"
 
 /* One walk in progress: the range in 48-bit linear form and the visitor. */
-struct walk {
+struct walker {
 	uint64_t start, end; /* [start, end), end <= 2^48 */
 	const struct pt_ops *ops;
 	void *arg;
@@ -26,8 +26,8 @@ struct walk {
  * (here and on walk_one): only your code calls them, and until you write it
  * the compiler would warn that they are unused.
  */
-static int walk_entry(struct walk *w, pte_t *pte, int level, uint64_t va, pte_t eff) __unused;
-static int descend_new_table(struct walk *w, pte_t *pte, int level, uint64_t va,
+static int walk_entry(struct walker *w, pte_t *pte, int level, uint64_t va, pte_t eff) __unused;
+static int descend_new_table(struct walker *w, pte_t *pte, int level, uint64_t va,
 			     pte_t eff) __unused;
 
 bool pte_is_leaf(pte_t pte, int level)
@@ -85,7 +85,7 @@ static inline pte_t eff_through(pte_t eff, pte_t pte)
  * overlap the walk's range. base is the first address the table maps, eff
  * the effective permissions of the entries above it.
  */
-static int __unused walk_table(struct walk *w, paddr_t table_pa, int level, uint64_t base,
+static int __unused walk_table(struct walker *w, paddr_t table_pa, int level, uint64_t base,
 			       pte_t eff)
 {
 	/* LAB 1 BEGIN step 3: loop from the entry of max(start, base) while below end (section 5) */
@@ -113,7 +113,7 @@ static int __unused walk_table(struct walk *w, paddr_t table_pa, int level, uint
  * hand it to the visitor, descend into the table it points to, or create
  * that table first.
  */
-static int walk_entry(struct walk *w, pte_t *pte, int level, uint64_t va, pte_t eff)
+static int walk_entry(struct walker *w, pte_t *pte, int level, uint64_t va, pte_t eff)
 {
 	struct pt_cursor c = { .va = pt_sign_extend(va), .level = level, .pte = pte, .eff = eff };
 
@@ -140,7 +140,7 @@ static int walk_entry(struct walk *w, pte_t *pte, int level, uint64_t va, pte_t 
  * it. If the walk below fails and the table is still empty, take it back:
  * a failed walk leaves no table behind that nothing uses.
  */
-static int descend_new_table(struct walk *w, pte_t *pte, int level, uint64_t va, pte_t eff)
+static int descend_new_table(struct walker *w, pte_t *pte, int level, uint64_t va, pte_t eff)
 {
 	/* LAB 1 BEGIN step 6: allocate, zero, link with PTE_TABLE_FLAGS, walk, undo on error (section 6) */
 	paddr_t pa = pt_frame_alloc();
@@ -165,7 +165,7 @@ int pt_walk_range(paddr_t root, uint64_t start, uint64_t end, const struct pt_op
 {
 	/* LAB 1 BEGIN step 3: check the range and ops, make the range 48-bit, walk the PML4 (section 5) */
 	const uint64_t mask48 = (1UL << VA_BITS) - 1;
-	struct walk w = { .ops = ops, .arg = arg };
+	struct walker w = { .ops = ops, .arg = arg };
 
 	if (!ops || !ops->visit || ops->stop_level < PT_LEVEL_PT || ops->stop_level > PT_LEVELS)
 		return -EINVAL;
