@@ -45,7 +45,7 @@ LIKE_RE = re.compile(r"/\*%s*LAB%s*\d+\b(?!%s*:)|\bLAB%s*\d+%s*(BEGIN|STUB|END)\
 
 # Files and directories never copied into a student tree (besides every
 # labs/*/bugs and each manifest's reference_only).
-INSTRUCTOR_ONLY = ["labs/mklab.py", "labs/README.md", "grading/grade-submission",
+INSTRUCTOR_ONLY = ["labs/mklab.py", "labs/rezoo.py", "labs/README.md", "grading/grade-submission",
                    "grading/autograder", "grading/test_bundle.py"]
 # Written into each generated tree: which lab it is (grade-submission and
 # grading/discriminate.py read it).
