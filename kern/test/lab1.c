@@ -13,6 +13,7 @@
 #include "kern/kvm.h"
 #include "kern/panic.h"
 #include "kern/pgtable.h"
+#include "kern/test/hooks.h"
 #include "kern/test/ktest.h"
 #include "kern/trap.h"
 #include "kern/x86.h"

@@ -16,6 +16,7 @@
 #include "kern/kvm.h"
 #include "kern/memview.h"
 #include "kern/panic.h"
+#include "kern/test/hooks.h"
 #include "kern/test/ktest.h"
 #include "kern/test/lab2_model.h"
 #include "kern/trap.h"
