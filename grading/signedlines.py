@@ -8,7 +8,7 @@ parses it at a cost that depends on its bytes, which would make each boot's
 SMP=det interleaving depend on the key. Every line that carries a verdict or frames a test (TEST SEED,
 START, PASS, FAIL, SUMMARY) ends in " ~SEQ:MAC": SEQ counts the signed lines
 of the boot from 0, MAC is HMAC-SHA-256(key, "NONCE SEQ LINE") cut to its
-first 16 bytes, in hex (kern/ktest.c, lib/sha256.c). A line that does not
+first 16 bytes, in hex (kern/test/ktest.c, lib/sha256.c). A line that does not
 verify, or comes out of order, is output, never a result.
 """
 import hashlib

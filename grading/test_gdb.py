@@ -329,8 +329,8 @@ def run(obj, verbose):
     sym = get("ripsym").strip()
     line = get("ripline")
     res.check("rip_symbol", rip is not None and sym.startswith("probe_read ")
-              and '"kern/ktest.c"' in line,
-              "tf->rip %s -> %r / %r, want probe_read in kern/ktest.c" % (
+              and '"kern/test/ktest.c"' in line,
+              "tf->rip %s -> %r / %r, want probe_read in kern/test/ktest.c" % (
                   hex(rip) if rip is not None else "?", sym, line.strip()))
 
     bt = get("bt")

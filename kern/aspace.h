@@ -194,47 +194,4 @@ void as_tlb_flush(struct aspace *as, uint64_t start, uint64_t end, unsigned stri
 void as_lock(struct aspace *as);
 void as_unlock(struct aspace *as);
 
-/*
- * Test support: while a trace is attached, the hooks above record what they
- * were asked to do, in order, so a test can check that every freed frame
- * was flushed first.
- */
-enum as_event_kind { AS_EV_FLUSH, AS_EV_FREE_PAGE, AS_EV_FREE_TABLE };
-struct as_event {
-	enum as_event_kind kind;
-	uint64_t a, b; /* FLUSH: [a, b); FREE_*: a = the frame */
-};
-#define AS_TRACE_MAX 1024
-struct as_trace {
-	struct as_event ev[AS_TRACE_MAX];
-	int n;
-	bool overflow;
-};
-/* The trace being recorded, or NULL; defined by each environment. */
-extern struct as_trace *as_trace_current;
-
-/* as_trace_record - called by the hooks; a no-op without a trace. */
-static inline void as_trace_record(enum as_event_kind kind, uint64_t a, uint64_t b)
-{
-	struct as_trace *t = as_trace_current;
-
-	if (!t)
-		return;
-	if (t->n == AS_TRACE_MAX) {
-		t->overflow = true;
-		return;
-	}
-	t->ev[t->n++] = (struct as_event){ kind, a, b };
-}
-
-/* as_trace_attach - start recording into t (emptied first); NULL stops. */
-static inline void as_trace_attach(struct as_trace *t)
-{
-	if (t) {
-		t->n = 0;
-		t->overflow = false;
-	}
-	as_trace_current = t;
-}
-
 #endif

@@ -9,6 +9,7 @@
 #include "kern/frame.h"
 #include "kern/kvm.h"
 #include "kern/panic.h"
+#include "kern/test/hooks.h"
 #include "kern/tlb.h"
 #include "kern/trap.h"
 #include "kern/x86.h"

@@ -14,7 +14,8 @@
  * reached from exactly one place, no two user spaces map a private frame
  * writable, no user-accessible mapping reaches a kernel frame, and every
  * frame allocated by a test is reached by something when the test is over.
- * The test framework runs the check after every lab 2-4 test (kern/ktest.c).
+ * The test framework runs the check after every lab 2-4 test
+ * (kern/test/ktest.c).
  *
  * The census is also drawn: a character map on the console (`memview` on
  * the kernel command line), and a machine-readable dump (`memview=dump`)
@@ -35,7 +36,7 @@ void memview_track(struct aspace *as, const char *name);
 void memview_untrack(struct aspace *as);
 
 /*
- * Test framework hooks (kern/ktest.c), on the BSP between tests:
+ * Test framework hooks (kern/test/ktest.c), on the BSP between tests:
  * memview_test_begin before the test (remembers which frames are allocated),
  * memview_test_body_done after its body, before its cleanups (checks the
  * mappings while the test's spaces still exist, if the body passed and no

@@ -279,21 +279,4 @@ paddr_t pt_current_root(void);
 /* pt_dump_console - pt_dump to the console (kprintf). */
 int pt_dump_console(paddr_t root);
 
-/*
- * Test support (kernel only): while a ledger is attached, the frames that
- * pt_frame_alloc hands out are recorded in it and pt_frame_free removes
- * them, so a test can free every table a walker left behind without
- * following the walker's (possibly corrupt) entries.
- */
-#define PT_LEDGER_MAX 256
-struct pt_ledger {
-	paddr_t frames[PT_LEDGER_MAX];
-	int n;
-	bool overflow; /* more than PT_LEDGER_MAX frames were allocated */
-};
-/* pt_ledger_attach - start recording into l (emptied first); NULL stops. */
-void pt_ledger_attach(struct pt_ledger *l);
-/* pt_ledger_free_all - detach l if attached and free every frame it holds. */
-void pt_ledger_free_all(struct pt_ledger *l);
-
 #endif

@@ -2,12 +2,13 @@
  * The kernel's side of the page-table walker's hooks (kern/pgtable.h): tables
  * are reached through the direct map and allocated from the frame allocator.
  * Also a small ledger that lets tests clean up after a walker they do not
- * trust.
+ * trust (declared in kern/test/hooks.h).
  */
 #include "kern/console.h"
 #include "kern/frame.h"
 #include "kern/panic.h"
 #include "kern/pgtable.h"
+#include "kern/test/hooks.h"
 #include "kern/x86.h"
 #include "lib/string.h"
 

@@ -1,9 +1,9 @@
 /* boot.*: smoke tests of the foundation (console, frames, faults, symbols). */
 #include "kern/bootinfo.h"
 #include "kern/frame.h"
-#include "kern/ktest.h"
 #include "kern/kvm.h"
 #include "kern/panic.h"
+#include "kern/test/ktest.h"
 #include "kern/trap.h"
 #include "lib/cmdline.h"
 #include "lib/printfmt.h"

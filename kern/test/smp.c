@@ -6,10 +6,10 @@
  */
 #include "kern/aspace.h"
 #include "kern/frame.h"
-#include "kern/ktest.h"
 #include "kern/kvm.h"
 #include "kern/lapic.h"
 #include "kern/smp.h"
+#include "kern/test/ktest.h"
 #include "kern/test/smptest.h"
 #include "kern/tlb.h"
 #include "kern/trap.h"

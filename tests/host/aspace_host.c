@@ -1,6 +1,7 @@
 /* The address-space hooks over simulated physical memory (see aspace_host.h). */
 #include <check.h>
 
+#include "kern/test/hooks.h"
 #include "lib/string.h"
 #include "tests/host/aspace_host.h"
 #include "tests/host/simmem.h"

@@ -10,6 +10,7 @@
 #include "tests/host/check_err.h"
 
 #include "kern/aspace.h"
+#include "kern/test/hooks.h"
 #include "kern/test/lab2_model.h"
 #include "kern/trap.h"
 #include "lib/errno.h"

@@ -9,8 +9,8 @@
  * After a passing test the framework checks that the free frame count is back
  * at its value before the test: a leak fails the test.
  */
-#ifndef KERN_KTEST_H
-#define KERN_KTEST_H
+#ifndef KERN_TEST_KTEST_H
+#define KERN_TEST_KTEST_H
 
 #include "kern/setjmp.h"
 #include "lib/errno.h"

@@ -1,13 +1,17 @@
+/*
+ * The in-kernel test framework: runs the tests KTEST() registers, catches
+ * their faults and leaks, and prints the signed protocol lines the grader reads.
+ */
 #include "kern/bootinfo.h"
 #include "kern/console.h"
 #include "kern/frame.h"
 #include "kern/fwcfg.h"
-#include "kern/ktest.h"
 #include "kern/memview.h"
 #include "kern/mm.h"
 #include "kern/panic.h"
 #include "kern/setjmp.h"
 #include "kern/spinlock.h"
+#include "kern/test/ktest.h"
 #include "kern/trap.h"
 #include "kern/x86.h"
 #include "lib/cmdline.h"
