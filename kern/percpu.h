@@ -12,20 +12,14 @@
 #include "kern/spinlock.h"
 
 /* Counters of the flushes a CPU ran and the IPIs it sent and received. */
-#define TLB_STATS(X)                                                          \
-	X(invlpg, "single-page invalidations (invlpg)")                       \
-	X(full_flush, "CR3 reloads: every non-global entry")                  \
-	X(global_flush, "CR4.PGE toggles: every entry, global ones too")       \
-	X(ipi_sent, "TLB-flush IPIs this CPU sent")                           \
-	X(ipi_received, "TLB-flush IPIs this CPU handled")                    \
-	X(shootdowns, "tlb_shootdown calls started here")                     \
-	X(requests_served, "remote flush requests this CPU carried out")
-
-/* Listed once in TLB_STATS, so that code over every counter cannot miss one. */
 struct tlb_stats {
-#define TLB_STAT_FIELD(field, what) uint64_t field;
-	TLB_STATS(TLB_STAT_FIELD)
-#undef TLB_STAT_FIELD
+	uint64_t invlpg;	  /* single-page invalidations (invlpg) */
+	uint64_t full_flush;	  /* CR3 reloads: every non-global entry */
+	uint64_t global_flush;	  /* CR4.PGE toggles: every entry, global ones too */
+	uint64_t ipi_sent;	  /* TLB-flush IPIs this CPU sent */
+	uint64_t ipi_received;	  /* TLB-flush IPIs this CPU handled */
+	uint64_t shootdowns;	  /* tlb_shootdown calls started here (any space) */
+	uint64_t requests_served; /* remote flush requests this CPU carried out */
 };
 
 /*

@@ -22,6 +22,7 @@
 #include "kern/lapic.h"
 #include "kern/panic.h"
 #include "kern/smp.h"
+#include "kern/test/hooks.h"
 #include "kern/tlb.h"
 #include "kern/trap.h"
 #include "kern/x86.h"
@@ -227,20 +228,4 @@ void tlb_init(void)
 {
 	trap_register_irq(VEC_TLB_FLUSH, tlb_ipi);
 	spin_set_relax_hook(tlb_serve_requests);
-}
-
-void tlb_stats_sum(struct tlb_stats *out)
-{
-	uint64_t online = smp_online_mask();
-
-	*out = (struct tlb_stats){ 0 };
-	for (int i = 0; i < MAX_CPUS; i++) {
-		const struct tlb_stats *s = &percpu_of(i)->tlb;
-
-		if (!(online & (1UL << i)))
-			continue;
-#define ADD_STAT(field, what) out->field += s->field;
-		TLB_STATS(ADD_STAT)
-#undef ADD_STAT
-	}
 }

@@ -69,19 +69,11 @@ void tlb_flush_global(void);
 void tlb_send_ipi(int cpu);
 /*
  * tlb_report_timeout - CPU cpu has not acknowledged in time: panic naming
- * it and the request. Only when a test armed tlb_test_timeout does it return
- * (true): the caller then stops waiting and returns.
+ * it and the request. Only when a test armed tlb_test_timeout
+ * (kern/test/hooks.h) does it return (true): the caller then stops waiting
+ * and returns.
  */
 bool tlb_report_timeout(int cpu, const struct tlb_request *req);
 
-/* Test support: arm to have tlb_report_timeout record instead of panicking. */
-struct tlb_timeout_probe {
-	volatile bool armed;
-	volatile int cpu; /* the CPU reported, -1 if none */
-};
-extern struct tlb_timeout_probe tlb_test_timeout;
-
-/* tlb_stats_sum - the sum of every online CPU's counters into *out. */
-void tlb_stats_sum(struct tlb_stats *out);
 
 #endif

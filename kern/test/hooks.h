@@ -1,8 +1,9 @@
 /*
  * Test hooks: what the kernel and the host environments expose only so that
  * tests can watch them. They are kept out of the labs' contract headers
- * (kern/pgtable.h, kern/aspace.h), which declare only what a student's code
- * calls or implements. The definitions stay next to the code they watch.
+ * (kern/pgtable.h, kern/aspace.h, kern/tlb.h), which declare only what a
+ * student's code calls or implements. The definitions stay next to the code
+ * they watch.
  */
 #ifndef KERN_TEST_HOOKS_H
 #define KERN_TEST_HOOKS_H
@@ -73,5 +74,14 @@ static inline void as_trace_attach(struct as_trace *t)
 	}
 	as_trace_current = t;
 }
+
+/* ---- Lab 4: the acknowledgement-timeout probe (kern/tlb.c) -------------- */
+
+/* Arm to have tlb_report_timeout record the CPU instead of panicking. */
+struct tlb_timeout_probe {
+	volatile bool armed;
+	volatile int cpu; /* the CPU reported, -1 if none */
+};
+extern struct tlb_timeout_probe tlb_test_timeout;
 
 #endif

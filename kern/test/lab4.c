@@ -15,6 +15,7 @@
 #include "kern/kvm.h"
 #include "kern/lapic.h"
 #include "kern/smp.h"
+#include "kern/test/hooks.h"
 #include "kern/test/ktest.h"
 #include "kern/test/smptest.h"
 #include "kern/tlb.h"

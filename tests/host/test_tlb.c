@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "kern/aspace.h"
+#include "kern/test/hooks.h"
 #include "kern/tlb.h"
 #include "lib/string.h"
 #include "tests/host/cpu_host.h"
