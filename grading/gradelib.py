@@ -119,6 +119,23 @@ _live_lock = threading.Lock()
 ABORT = threading.Event()
 
 
+def process_children():
+    """{ppid: [(pid, comm)]} of every process, from /proc (no procps needed)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        close = stat.rindex(")")
+        children.setdefault(int(stat[close + 2:].split()[1]), []).append(
+            (int(entry), stat[stat.index("(") + 1:close]))
+    return children
+
+
 def track_process(proc, alive):
     """Add (alive) or remove a process group that a signal to the grader must end."""
     with _live_lock:

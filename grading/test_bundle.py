@@ -172,17 +172,7 @@ def classes(data):
 def pids_below(pid, prefix):
     """Processes whose command starts with prefix anywhere below pid (QEMU runs
     in a session of its own)."""
-    children = {}
-    for e in os.listdir("/proc"):
-        if not e.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % e) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        children.setdefault(int(stat[stat.rindex(")") + 2:].split()[1]), []).append(
-            (int(e), stat[stat.index("(") + 1:stat.rindex(")")]))
+    children = gl.process_children()
     found, todo = [], [pid]
     while todo:
         for c, comm in children.get(todo.pop(), []):

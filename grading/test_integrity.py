@@ -317,20 +317,8 @@ def attacks(tally, scratch):
 
 
 def children(pid):
-    """[(pid, comm)] of pid's children, from /proc (no procps needed)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1:stat.rindex(")")]
-        if int(stat[stat.rindex(")") + 1:].split()[1]) == pid:
-            found.append((int(entry), comm))
-    return found
+    """[(pid, comm)] of pid's children."""
+    return gl.process_children().get(pid, [])
 
 
 def alive(pid):
