@@ -6,7 +6,10 @@
 
 /* serial_init - program COM1 for 115200 8N1. Call once, before any output. */
 void serial_init(void);
+/* serial_putc - send c, waiting (boundedly) until the UART takes it. */
 void serial_putc(char c);
+/* serial_flush - wait (boundedly) until every byte sent has left the UART. */
+void serial_flush(void);
 /* serial_getc - a received byte, or -1 when none is waiting (never blocks). */
 int serial_getc(void);
 

@@ -16,6 +16,8 @@ volatile bool panicking;
 
 void qemu_exit(enum qemu_exit_code code)
 {
+	/* QEMU exits at once: every byte must have left the UART first. */
+	serial_flush();
 	outl(QEMU_EXIT_PORT, code);
 	/* Still here: not QEMU, or no isa-debug-exit device. */
 	for (;;) {
