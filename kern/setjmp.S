@@ -1,3 +1,8 @@
+/*
+ * k_setjmp / k_longjmp: save and restore the callee-saved registers, the
+ * stack pointer and RFLAGS, so that the test framework can resume a test
+ * after a fault in the code it calls (kern/test/ktest.c's fault trap).
+ */
 	.text
 	.globl k_setjmp
 	.type k_setjmp, @function
