@@ -23,8 +23,8 @@ struct walker {
 
 /*
  * walk_table, walk_entry and descend_new_table call each other. __unused
- * (here and on walk_one): only your code calls them, and until you write it
- * the compiler would warn that they are unused.
+ * (here, and on walk_table and walk_one): only your code calls them, and
+ * until you write it the compiler would warn that they are unused.
  */
 static int walk_entry(struct walker *w, pte_t *pte, int level, uint64_t va, pte_t eff) __unused;
 static int descend_new_table(struct walker *w, pte_t *pte, int level, uint64_t va,
